@@ -1,0 +1,273 @@
+"""Parse bulletin files: YAML front matter, then a Markdown body cut into sections.
+
+Pure functions of a file's name and bytes: no database and no settings, so the loader, the
+`--check` command and the tests all run exactly the same code.
+
+Sections: a `##`/`###` heading starts a section that runs to the next heading; a paragraph that
+opens with a bold lead-in (`**一是专班推进。**…`) is a section of its own, titled by the lead-in,
+as in the bulletins' own layout. Paragraphs outside both form untitled sections.
+"""
+
+import datetime
+import hashlib
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+import markdown
+import yaml
+from django.utils.text import slugify
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+# Part of every file's digest: bump it when rendering changes so unchanged files render anew.
+PARSER_VERSION = "1"
+
+FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date")
+REQUIRED_KEYS = ("title", "slug")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+LEAD_IN_RE = re.compile(r"^\*\*(?P<title>[^*\n]+?)\*\*(?P<rest>.*)$", re.S)
+FIRST_SENTENCE_RE = re.compile(r"^.*?[。！？](?:[”’」』）])?", re.S)
+SUMMARY_MAX = 160
+
+
+class ContentError(Exception):
+    """A problem in one content file, located by line so an editor can go straight to it."""
+
+    def __init__(self, path, line, message):
+        super().__init__(path, line, message)
+        self.path, self.line, self.message = path, line, message
+
+    def __str__(self):
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    title: str
+    level: int
+    html: str
+    paragraphs: tuple  # plain text of each block, in order; block i has id f"{anchor}-p{i+1}"
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    path: str
+    digest: str
+    title: str
+    slug: str
+    slug_line: int
+    region: str
+    source: str
+    byline: str
+    order: int
+    date: datetime.date | None
+    sections: tuple
+
+    @property
+    def summary(self):
+        return summarize(next(p for section in self.sections for p in section.paragraphs))
+
+
+def digest(data):
+    """The content hash that decides whether a file must be parsed again."""
+    return hashlib.sha256(PARSER_VERSION.encode() + b"\0" + data).hexdigest()
+
+
+def summarize(paragraph):
+    """The first sentence of a paragraph, cut to a length a list can show."""
+    match = FIRST_SENTENCE_RE.match(paragraph)
+    sentence = match.group(0) if match else paragraph
+    return sentence if len(sentence) <= SUMMARY_MAX else sentence[: SUMMARY_MAX - 1] + "…"
+
+
+def parse_bulletin(path, data):
+    """Parse one file's bytes into a Bulletin, or raise ContentError naming its line."""
+    text = decode(path, data)
+    meta, lines, body_line = split_front_matter(path, text)
+    sections = parse_body(path, lines, body_line)
+    return Bulletin(path=path, digest=digest(data), sections=sections, **meta)
+
+
+def decode(path, data):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ContentError(path, line, f"not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(path, text):
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise ContentError(path, 1, "front matter missing: the file must start with a line '---'")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise ContentError(path, 1, "front matter not closed: no second line '---'") from None
+    meta = parse_front_matter(path, "\n".join(lines[1:end]), first_line=2)
+    return meta, lines[end + 1 :], end + 2
+
+
+def parse_front_matter(path, source, first_line):
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ContentError(path, first_line, "front matter is empty: it needs at least title and slug")
+        if not isinstance(node, yaml.MappingNode):
+            raise ContentError(path, first_line + node.start_mark.line, "front matter must be 'key: value' lines")
+        values = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.context_mark or exc.problem_mark  # where the broken construct starts
+        line = first_line + (mark.line if mark else 0)
+        raise ContentError(path, line, f"front matter is not valid YAML: {exc.problem or exc.context}") from None
+    finally:
+        loader.dispose()
+
+    lines = {}
+    for key_node, _ in node.value:
+        key, line = key_node.value, first_line + key_node.start_mark.line
+        if key not in FRONT_MATTER_KEYS:
+            known = ", ".join(FRONT_MATTER_KEYS)
+            raise ContentError(path, line, f"unknown front-matter key {key!r} (known keys: {known})")
+        lines[key] = line
+    for key in REQUIRED_KEYS:
+        if not isinstance(values.get(key), str) or not values[key].strip():
+            raise ContentError(path, lines.get(key, first_line), f"front matter needs a non-empty {key!r}")
+
+    def text_value(key):
+        value = values.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str | int | float):
+            raise ContentError(path, lines[key], f"{key!r} must be text")
+        return str(value).strip()
+
+    slug = values["slug"].strip()
+    if not SLUG_RE.match(slug):
+        raise ContentError(path, lines["slug"], f"slug {slug!r} must be lower-case ASCII words joined by '-'")
+    order = values.get("order", 0)
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise ContentError(path, lines["order"], f"order must be a whole number, not {order!r}")
+    date = values.get("date")
+    if date is not None and (not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)):
+        raise ContentError(path, lines["date"], f"date must be written YYYY-MM-DD, not {date!r}")
+    return {
+        "title": values["title"].strip(),
+        "slug": slug,
+        "slug_line": lines["slug"],
+        "region": text_value("region"),
+        "source": text_value("source"),
+        "byline": text_value("byline"),
+        "order": order,
+        "date": date,
+    }
+
+
+def blocks(lines, first_line):
+    """Blank-line separated blocks of the body, each with the line it starts on."""
+    block, start = [], None
+    for number, line in enumerate(lines, start=first_line):
+        if line.strip():
+            if not block:
+                start = number
+            block.append(line)
+        elif block:
+            yield start, "\n".join(block)
+            block = []
+    if block:
+        yield start, "\n".join(block)
+
+
+def parse_body(path, lines, first_line):
+    """Group the body's blocks into sections and render each one."""
+    groups = []  # [title, level, [markdown blocks]]
+    heading_level = 1
+    in_lead_in = False
+    for line, block in blocks(lines, first_line):
+        heading = HEADING_RE.match(block) if "\n" not in block else None
+        lead_in = LEAD_IN_RE.match(block)
+        if heading:
+            level = len(heading.group(1))
+            if level == 1:
+                raise ContentError(path, line, "a level-1 heading in the body: the title belongs in the front matter")
+            heading_level = level
+            groups.append([heading.group(2).strip(), level, []])
+            in_lead_in = False
+        elif lead_in:
+            rest = lead_in.group("rest").strip()
+            groups.append([lead_in.group("title").strip(), heading_level + 1, [rest] if rest else []])
+            # A lead-in titles its own paragraph; a bold line alone titles what follows it.
+            in_lead_in = bool(rest)
+        else:
+            if not groups or in_lead_in:
+                groups.append(["", heading_level, []])
+                in_lead_in = False
+            groups[-1][2].append(block)
+    if not any(group[2] for group in groups):
+        raise ContentError(path, first_line, "the body is empty: a bulletin needs at least one paragraph")
+
+    anchors = set()
+    sections = []
+    for position, (title, level, body) in enumerate(groups, start=1):
+        anchor = unique_anchor(section_anchor(title, position), anchors)
+        html, paragraphs = render(anchor, "\n\n".join(body))
+        sections.append(Section(anchor, title, level, html, paragraphs))
+    return tuple(sections)
+
+
+def section_anchor(title, position):
+    """Titled sections take their id from the title, so it survives edits elsewhere."""
+    if title:
+        return slugify(title, allow_unicode=True) or f"section-{position}"
+    return "lead" if position == 1 else f"part-{position}"
+
+
+def unique_anchor(anchor, taken):
+    candidate, n = anchor, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{anchor}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+class BlockIds(Treeprocessor):
+    """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text."""
+
+    def __init__(self, md, anchor):
+        super().__init__(md)
+        self.anchor = anchor
+        self.paragraphs = []
+
+    def run(self, root):
+        for n, element in enumerate(root, start=1):
+            block_id = f"{self.anchor}-p{n}"
+            element.set("id", block_id)
+            self.paragraphs.append("".join(element.itertext()).strip())
+            if element.tag == "p":
+                link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{block_id}", "aria-label": "本段的链接"})
+                link.text = "¶"
+
+
+class BlockIdsExtension(Extension):
+    def __init__(self, anchor):
+        super().__init__()
+        self.processor = None
+        self.anchor = anchor
+
+    def extendMarkdown(self, md):
+        self.processor = BlockIds(md, self.anchor)
+        # After inline processing (priority 20), so the text is free of Markdown markers.
+        md.treeprocessors.register(self.processor, "block_ids", 5)
+
+
+def render(anchor, source):
+    ids = BlockIdsExtension(anchor)
+    html = markdown.markdown(source, extensions=[ids], output_format="html")
+    return html, tuple(ids.processor.paragraphs)
+

@@ -1,0 +1,133 @@
+"""bulletins.content: front matter, sections and rendering, on real Markdown files."""
+
+import datetime
+
+import pytest
+
+from bulletins.content import ContentError, parse_bulletin
+
+from .support import CONTENT, FIXTURES
+
+
+def parse(path):
+    return parse_bulletin(path.name, path.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def structured():
+    return parse(FIXTURES / "good" / "structured.md")
+
+
+def test_front_matter_fills_every_field(structured):
+    assert structured.title == "测试公报：章节与引题"
+    assert structured.slug == "structured-sample"
+    assert structured.region == "北京市"
+    assert structured.source == "北京市民政局"
+    assert structured.byline == ""
+    assert structured.order == 5
+    assert structured.date == datetime.date(2023, 3, 1)
+
+
+def test_summary_is_the_first_sentence(structured):
+    assert structured.summary == "这是导语的第一句。"
+
+
+def test_headings_and_lead_ins_become_sections(structured):
+    outline = [(s.anchor, s.title, s.level, len(s.paragraphs)) for s in structured.sections]
+    assert outline == [
+        ("lead", "", 1, 1),
+        ("一总体要求", "一、总体要求", 2, 2),
+        ("细化措施", "细化措施", 3, 1),
+        ("一是加强领导", "一是加强领导。", 4, 1),
+        ("二是强化保障", "二是强化保障。", 4, 1),
+        ("part-6", "", 3, 1),
+        ("一总体要求-2", "一、总体要求", 2, 1),
+    ]
+
+
+def test_lead_in_text_stays_in_its_paragraph(structured):
+    section = structured.sections[3]
+    assert section.paragraphs == ("各级部门要加强领导。",)
+    assert "**" not in section.html and "加强领导。" not in section.html.replace("要加强领导。", "")
+
+
+def test_every_block_has_an_id_and_a_permalink(structured):
+    section = structured.sections[1]
+    assert '<p id="一总体要求-p1">总体要求的第一段。<a aria-label="本段的链接" class="pilcrow" href="#一总体要求-p1">¶</a></p>' in section.html
+    assert 'id="一总体要求-p2"' in section.html
+
+
+def test_section_ids_come_from_titles_so_edits_elsewhere_keep_them(tmp_path):
+    source = (FIXTURES / "good" / "structured.md").read_text(encoding="utf-8")
+    edited = source.replace("这是导语的第一句。", "这是导语的第一句。\n\n新增的一段。\n\n## 新增章节\n\n新增章节的段落。")
+    path = tmp_path / "structured.md"
+    path.write_text(edited, encoding="utf-8")
+    anchors = [s.anchor for s in parse(path).sections]
+    assert {"一总体要求", "细化措施", "一是加强领导", "二是强化保障"} <= set(anchors)
+
+
+def test_chongqing_lead_ins_are_sections():
+    bulletin = parse(CONTENT / "02-chongqing-yutong-shouhu.md")
+    titles = [s.title for s in bulletin.sections if s.title]
+    assert titles == [
+        "健全“1+N”制度体系。",
+        "完善四级工作网络。",
+        "加大精准保障力度。",
+        "筑牢安全守护防线。",
+        "强化基层能力建设。",
+        "一是专班推进。",
+        "二是典型示范。",
+        "三是定期调度。",
+        "四是正向激励。",
+    ]
+    transition = bulletin.sections[6]
+    assert transition.title == "" and transition.paragraphs[0].startswith("据了解")
+
+
+def test_digest_changes_with_the_bytes():
+    path = CONTENT / "01-jiangsu-social-assistance-2023.md"
+    data = path.read_bytes()
+    assert parse_bulletin(path.name, data).digest != parse_bulletin(path.name, data + b"\n").digest
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "message"),
+    [
+        ("broken-yaml.md", 4, "not valid YAML"),
+        ("missing-title.md", 2, "needs a non-empty 'title'"),
+        ("empty-body.md", 6, "the body is empty"),
+        ("unknown-key.md", 4, "unknown front-matter key 'autor'"),
+        ("invalid-utf8.md", 6, "not valid UTF-8"),
+        ("no-front-matter.md", 1, "front matter missing"),
+    ],
+)
+def test_bad_file_is_named_with_its_line(name, line, message):
+    with pytest.raises(ContentError) as caught:
+        parse(FIXTURES / "bad" / name)
+    error = caught.value
+    assert (error.path, error.line) == (name, line)
+    assert message in error.message
+    assert str(error).startswith(f"{name}:{line}: ")
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "message"),
+    [
+        ("title: 标题\nslug: Not A Slug", "must be lower-case ASCII"),
+        ("title: 标题\nslug: ok\norder: first", "order must be a whole number"),
+        ("title: 标题\nslug: ok\ndate: 2月24日", "date must be written YYYY-MM-DD"),
+        ("title: [1, 2]\nslug: ok", "needs a non-empty 'title'"),
+        ("- a\n- b", "must be 'key: value' lines"),
+    ],
+)
+def test_front_matter_values_are_validated(front_matter, message):
+    data = f"---\n{front_matter}\n---\n\n正文。\n".encode()
+    with pytest.raises(ContentError, match=message):
+        parse_bulletin("x.md", data)
+
+
+def test_level_one_heading_in_body_is_refused():
+    data = "---\ntitle: 标题\nslug: ok\n---\n\n# 标题\n\n正文。\n".encode()
+    with pytest.raises(ContentError) as caught:
+        parse_bulletin("x.md", data)
+    assert caught.value.line == 6 and "title belongs in the front matter" in caught.value.message
