@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from bulletins.loader import check_content, load_at_startup
+
+
+class Command(BaseCommand):
+    help = "Publish the Markdown bulletins of BULLETINS_CONTENT_DIR, as every start of the site does."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Only validate the files: list every problem and exit non-zero if there is one.",
+        )
+
+    def handle(self, *args, check=False, **options):
+        from django.conf import settings
+
+        if check:
+            problems = check_content(settings.BULLETINS_CONTENT_DIR)
+            if problems:
+                raise CommandError("\n".join(str(p) for p in problems) + f"\n{len(problems)} problem(s) found.")
+            self.stdout.write(self.style.SUCCESS("All bulletins are valid."))
+            return
+        report = load_at_startup()
+        self.stdout.write(str(report))
+        if report.refused:
+            raise CommandError("\n".join(str(error) for error in report.refused))

@@ -1,0 +1,84 @@
+"""What the loader publishes: articles, their sections, and the version of the whole."""
+
+from django.db import models
+
+
+class Article(models.Model):
+    """One bulletin, as parsed from one file of `content/`."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    source_path = models.CharField(max_length=255, unique=True, help_text="File name within content/.")
+    source_hash = models.CharField(max_length=64, help_text="Digest of the file and the parser version.")
+    title = models.CharField(max_length=300)
+    region = models.CharField(max_length=50, blank=True, db_index=True)
+    source = models.CharField(max_length=200, blank=True)
+    byline = models.CharField(max_length=200, blank=True)
+    date = models.DateField(null=True, blank=True)
+    order = models.IntegerField(default=0)
+    summary = models.TextField()
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["order", "slug"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"/articles/{self.slug}/"
+
+    def previous(self):
+        earlier = models.Q(order__lt=self.order) | models.Q(order=self.order, slug__lt=self.slug)
+        return Article.objects.filter(earlier).order_by("-order", "-slug").first()
+
+    def next(self):
+        later = models.Q(order__gt=self.order) | models.Q(order=self.order, slug__gt=self.slug)
+        return Article.objects.filter(later).first()
+
+
+class SectionQuerySet(models.QuerySet):
+    def titled(self):
+        return self.exclude(title="")
+
+
+class Section(models.Model):
+    """A linkable part of an article: a titled section, or untitled paragraphs between them."""
+
+    article = models.ForeignKey(Article, related_name="sections", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField()
+    anchor = models.CharField(max_length=200)
+    title = models.CharField(max_length=300, blank=True)
+    level = models.PositiveSmallIntegerField()
+    html = models.TextField(help_text="Rendered once at load, never per request.")
+    text = models.TextField(help_text="Plain text, one block per line, for search and snippets.")
+
+    objects = SectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "position"], name="section_position_unique"),
+            models.UniqueConstraint(fields=["article", "anchor"], name="section_anchor_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.article.slug}#{self.anchor}"
+
+    @property
+    def paragraphs(self):
+        return self.text.split("\n")
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#{self.anchor}"
+
+
+class ContentState(models.Model):
+    """The published content's version: one row, changed by every load that changes anything."""
+
+    version = models.CharField(max_length=64)
+    article_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    @classmethod
+    def current(cls):
+        return cls.objects.filter(pk=1).first()

@@ -1,0 +1,30 @@
+import shutil
+
+import pytest
+from django.core.management import call_command
+
+from .support import CONTENT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static():
+    """Hashed, compressed static files, as `make run` serves them."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database holds what content/ holds, loaded by the real loader."""
+    from bulletins.loader import load_content
+
+    with django_db_blocker.unblock():
+        report = load_content(CONTENT)
+    assert not report.refused, report.refused
+
+
+@pytest.fixture
+def content_dir(tmp_path):
+    """A copy of the real content/ that a test may break."""
+    directory = tmp_path / "content"
+    shutil.copytree(CONTENT, directory)
+    return directory

@@ -1,0 +1,177 @@
+"""bulletins.loader: what a load publishes, keeps, refuses and removes, on real files."""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from bulletins.loader import check_content, load_content
+from bulletins.models import Article, ContentState, Section
+
+from .support import CONTENT, FIXTURES, ROOT, run_python, site_env
+
+pytestmark = pytest.mark.django_db
+
+JIANGSU = "01-jiangsu-social-assistance-2023.md"
+
+
+def test_startup_load_publishes_the_three_bulletins():
+    assert list(Article.objects.values_list("slug", flat=True)) == [
+        "jiangsu-social-assistance-2023",
+        "chongqing-yutong-shouhu",
+        "shenzhen-civil-affairs-2023",
+    ]
+    assert Section.objects.filter(article__slug="chongqing-yutong-shouhu").titled().count() == 9
+    assert ContentState.current().article_count == 3
+
+
+def test_unchanged_files_are_not_parsed_again(content_dir):
+    report = load_content(content_dir)
+    assert report.unchanged == sorted(p.name for p in CONTENT.glob("*.md"))
+    assert report.loaded == [] and report.refused == []
+
+
+def test_changed_file_is_reloaded_and_changes_the_version(content_dir):
+    before = ContentState.current().version
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴出席会议并讲话", "赵庭朴出席会议并作讲话"), encoding="utf-8")
+    report = load_content(content_dir)
+    assert report.loaded == [JIANGSU]
+    assert "并作讲话" in Section.objects.get(article__slug="jiangsu-social-assistance-2023", anchor="lead").text
+    assert ContentState.current().version != before
+
+
+def test_removed_file_unpublishes_its_article(content_dir):
+    (content_dir / JIANGSU).unlink()
+    report = load_content(content_dir)
+    assert report.removed == [JIANGSU]
+    assert not Article.objects.filter(slug="jiangsu-social-assistance-2023").exists()
+    assert not Section.objects.filter(article__source_path=JIANGSU).exists()
+    assert ContentState.current().article_count == 2
+
+
+@pytest.mark.parametrize(
+    "case", ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "no-front-matter"]
+)
+def test_broken_file_keeps_its_last_good_version_and_the_others(content_dir, case):
+    before = {a.slug: a.source_hash for a in Article.objects.all()}
+    shutil.copy(FIXTURES / "bad" / f"{case}.md", content_dir / JIANGSU)
+    report = load_content(content_dir)
+    assert [error.path for error in report.refused] == [JIANGSU]
+    assert {a.slug: a.source_hash for a in Article.objects.all()} == before
+    assert Article.objects.get(slug="jiangsu-social-assistance-2023").title == "江苏省召开2023年全省社会救助工作会议"
+
+
+def test_new_broken_file_is_refused_and_the_rest_published(content_dir):
+    shutil.copy(FIXTURES / "bad" / "unknown-key.md", content_dir / "04-unknown-key.md")
+    report = load_content(content_dir)
+    assert [str(error) for error in report.refused] == [
+        "04-unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date)"
+    ]
+    assert Article.objects.count() == 3
+
+
+def test_duplicate_slug_is_refused_and_the_owner_stays(content_dir):
+    shutil.copy(FIXTURES / "bad" / "duplicate-slug.md", content_dir / "00-duplicate.md")
+    report = load_content(content_dir)
+    assert [str(error) for error in report.refused] == [
+        f"00-duplicate.md:3: slug 'jiangsu-social-assistance-2023' is already used by {JIANGSU}"
+    ]
+    assert Article.objects.get(slug="jiangsu-social-assistance-2023").source_path == JIANGSU
+
+
+def test_two_files_may_swap_slugs_in_one_load(content_dir):
+    first, second = content_dir / JIANGSU, content_dir / "03-shenzhen-civil-affairs-2023.md"
+    a, b = first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8")
+    first.write_text(a.replace("slug: jiangsu-social-assistance-2023", "slug: shenzhen-civil-affairs-2023"), encoding="utf-8")
+    second.write_text(b.replace("slug: shenzhen-civil-affairs-2023", "slug: jiangsu-social-assistance-2023"), encoding="utf-8")
+    report = load_content(content_dir)
+    assert report.refused == []
+    assert Article.objects.get(slug="shenzhen-civil-affairs-2023").source_path == JIANGSU
+
+
+def test_load_is_one_transaction(content_dir, monkeypatch):
+    """A failure half-way through a load leaves the previous content whole."""
+    from bulletins import loader
+
+    for name in (JIANGSU, "03-shenzhen-civil-affairs-2023.md"):
+        path = content_dir / name
+        path.write_text(path.read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
+    real_save, calls = loader.save_bulletin, []
+
+    def save_then_fail(bulletin, article):
+        calls.append(bulletin.path)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_save(bulletin, article)
+
+    monkeypatch.setattr(loader, "save_bulletin", save_then_fail)
+    with pytest.raises(RuntimeError):
+        load_content(content_dir)
+    assert not Section.objects.filter(text__contains="新增一段").exists()
+
+
+def test_check_lists_every_problem_without_the_database(tmp_path):
+    for case in ("broken-yaml", "unknown-key", "duplicate-slug"):
+        shutil.copy(FIXTURES / "bad" / f"{case}.md", tmp_path / f"{case}.md")
+    shutil.copy(CONTENT / JIANGSU, tmp_path / JIANGSU)
+    problems = [str(p) for p in check_content(tmp_path)]
+    assert problems == [
+        "broken-yaml.md:4: front matter is not valid YAML: expected ',' or ']', but got ':'",
+        f"duplicate-slug.md:3: slug 'jiangsu-social-assistance-2023' is already used by {JIANGSU}",
+        "unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date)",
+    ]
+
+
+def test_loadbulletins_check_exits_non_zero_naming_each_file(tmp_path, settings):
+    shutil.copy(FIXTURES / "bad" / "empty-body.md", tmp_path / "empty-body.md")
+    settings.BULLETINS_CONTENT_DIR = tmp_path
+    with pytest.raises(CommandError, match=r"empty-body.md:6: the body is empty"):
+        call_command("loadbulletins", "--check")
+
+
+def test_loadbulletins_check_passes_on_the_real_content(capsys):
+    call_command("loadbulletins", "--check")
+    assert "All bulletins are valid." in capsys.readouterr().out
+
+
+def test_loadbulletins_command_line_check_exit_code(tmp_path):
+    shutil.copy(FIXTURES / "bad" / "missing-title.md", tmp_path / "missing-title.md")
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "loadbulletins", "--check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "missing-title.md:2: front matter needs a non-empty 'title'" in result.stderr
+
+
+COUNT = textwrap.dedent(
+    """
+    import bulletins.wsgi
+    from bulletins.models import Article, Section
+    print(Article.objects.count(), Section.objects.count())
+    """
+)
+
+
+def test_starting_the_site_loads_content_with_no_manual_step(tmp_path):
+    result = run_python(COUNT, site_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "3 13"
+
+
+def test_workers_starting_at_once_on_a_fresh_database_load_once(tmp_path):
+    env = site_env(tmp_path)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", COUNT], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, [err for _, err in outputs]
+    assert [out.splitlines()[-1] for out, _ in outputs] == ["3 13"] * 4
+    loads = sum(err.count("content load: loaded 3") + out.count("content load: loaded 3") for out, err in outputs)
+    assert loads == 1
