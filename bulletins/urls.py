@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("articles/<slug:slug>/", views.article, name="article"),
+]
+
+handler404 = views.page_not_found
+handler500 = views.server_error
