@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from . import content
+from . import content, search
 from .models import Article, ContentState, Section
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def save_bulletin(bulletin, article):
     article.loaded_at = timezone.now()
     article.save()
     article.sections.all().delete()
-    Section.objects.bulk_create(
+    sections = Section.objects.bulk_create(
         Section(
             article=article,
             position=position,
@@ -138,6 +138,7 @@ def save_bulletin(bulletin, article):
         )
         for position, section in enumerate(bulletin.sections, start=1)
     )
+    search.index_sections(article, sections)
     return article
 
 

@@ -1,8 +1,31 @@
-"""HTTP answers: the bulletin list, one page per bulletin, and the error pages."""
+"""HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from markupsafe import escape
 
+from . import search
 from .models import Article
+
+PAGE_SIZE = 10
+MAX_LIMIT = 50
+MAX_OFFSET = 10_000
+
+
+class BadParameter(ValueError):
+    pass
+
+
+def whole_number(value, name, default, minimum, maximum):
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadParameter(f"{name} must be a whole number") from None
+    if not minimum <= number <= maximum:
+        raise BadParameter(f"{name} must be between {minimum} and {maximum}")
+    return number
 
 
 def index(request):
@@ -12,6 +35,10 @@ def index(request):
 def article(request, slug):
     article = get_object_or_404(Article, slug=slug)
     sections = list(article.sections.all())
+    marks = search.parse_marks(request.GET.get("hl", ""))
+    for section in sections:
+        section.marked_title = search.highlight_html(escape(section.title), marks)
+        section.marked_html = search.highlight_html(section.html, marks)
     context = {
         "article": article,
         "sections": sections,
@@ -22,11 +49,57 @@ def article(request, slug):
     return render(request, "article.html", context)
 
 
+def search_page(request):
+    raw = request.GET.get("q", "")
+    region = request.GET.get("region", "").strip()[:50] or None
+    try:
+        page = whole_number(request.GET.get("page"), "page", 1, 1, MAX_OFFSET // PAGE_SIZE)
+    except BadParameter:
+        page = 1
+    context = {"q": raw, "region": region, "page": page, "page_size": PAGE_SIZE}
+    if raw.strip():
+        found = search.search(raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        context.update(found=found, pages=-(-found.total // PAGE_SIZE))
+    return render(request, "search.html", context)
+
+
+def api_search(request):
+    raw = request.GET.get("q", "")
+    try:
+        if not raw.strip():
+            raise BadParameter("q is required: the words to search for")
+        if len(" ".join(raw.split())) > search.MAX_QUERY_LENGTH:
+            raise BadParameter(f"q is longer than {search.MAX_QUERY_LENGTH} characters")
+        limit = min(whole_number(request.GET.get("limit"), "limit", PAGE_SIZE, 1, 10**9), MAX_LIMIT)
+        offset = whole_number(request.GET.get("offset"), "offset", 0, 0, MAX_OFFSET)
+    except BadParameter as error:
+        return JsonResponse({"error": str(error)}, status=400, json_dumps_params={"ensure_ascii": False})
+    region = request.GET.get("region", "").strip()[:50] or None
+    found = search.search(raw, region=region, limit=limit, offset=offset)
+    payload = {
+        "query": found.query.text,
+        "region": region,
+        "total": found.total,
+        "limit": limit,
+        "offset": offset,
+        "regions": found.regions,
+        "results": [
+            {
+                "url": result.url,
+                "article": {"slug": result.section.article.slug, "title": result.section.article.title},
+                "section": {"id": result.section.anchor, "title": result.section.title},
+                "snippet": str(result.snippet),
+                "score": result.score,
+            }
+            for result in found.results
+        ],
+    }
+    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+
+
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
     return render(request, "500.html", status=500)
-
-

@@ -11,3 +11,7 @@ application = get_wsgi_application()
 from bulletins.loader import load_at_startup  # noqa: E402  (needs the apps set up above)
 
 load_at_startup()
+
+from bulletins.search import tokenizer  # noqa: E402
+
+tokenizer()  # jieba's dictionary, once per worker at start rather than on its first search

@@ -1,0 +1,336 @@
+"""Chinese full-text search over sections, in the database (SQLite FTS5).
+
+Each section is indexed twice over: as jieba words (search mode, with the field's own
+dictionary) and as overlapping character bigrams, title and body apart. Words give precision
+and rank first; bigrams guarantee that any string of two or more characters that stands in a
+bulletin finds that place, however jieba cuts the query, as Elasticsearch's CJK bigrams do.
+User text never reaches MATCH raw: every token is quoted.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote as quote_fragment
+
+import jieba
+import opencc
+from django.db import connection
+from django.utils.http import urlencode
+from markupsafe import Markup, escape
+
+DATA = Path(__file__).resolve().parent / "data"
+MAX_QUERY_LENGTH = 100
+SNIPPET_LENGTH = 100
+# bm25 weights of the columns title_words, body_words, title_grams, body_grams: titles above
+# bodies, words above bigrams, so a word match outranks a bigram-only one.
+WEIGHTS = (10.0, 3.0, 2.0, 0.6)
+WORD_COLUMNS = "{title_words body_words}"
+GRAM_COLUMNS = "{title_grams body_grams}"
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+# -- data, loaded once per process ----------------------------------------------------------
+
+
+def data_words(name):
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            yield line.split()
+
+
+@cache
+def tokenizer():
+    """jieba with the field's dictionary: loaded once per process, never per request."""
+    jieba.setLogLevel(60)
+    tk = jieba.Tokenizer()
+    tk.load_userdict(str(DATA / "userdict.txt"))
+    tk.initialize()
+    return tk
+
+
+@cache
+def to_simplified():
+    return opencc.OpenCC("t2s").convert
+
+
+@cache
+def stopwords():
+    return frozenset(word for words in data_words("stopwords.txt") for word in words)
+
+
+@cache
+def synonyms():
+    """Each word of synonyms.txt mapped to its whole group."""
+    groups = {}
+    for words in data_words("synonyms.txt"):
+        for word in words:
+            groups[word] = tuple(words)
+    return groups
+
+
+# -- text to tokens (pure) ------------------------------------------------------------------
+
+
+def normalize(text):
+    """Full-width forms to ASCII, lower case, no control characters."""
+    return CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).lower()
+
+
+def is_wordlike(token):
+    return any(ch.isalnum() for ch in token)
+
+
+def words(text):
+    """Search-mode jieba words: every word and the dictionary words inside it."""
+    return [w for w in tokenizer().cut_for_search(normalize(text)) if is_wordlike(w)]
+
+
+def main_words(text):
+    """The longest jieba words of a query, the ones that must all match."""
+    spans = [(w, start, end) for w, start, end in tokenizer().tokenize(normalize(text), mode="search") if is_wordlike(w)]
+    return [w for w, start, end in spans if not any(s <= start and end <= e and (s, e) != (start, end) for _, s, e in spans)]
+
+
+def bigrams(text):
+    """Overlapping character bigrams over the letters and digits, punctuation skipped."""
+    chars = [ch for ch in normalize(text) if ch.isalnum()]
+    if len(chars) == 1:
+        return chars
+    return [a + b for a, b in zip(chars, chars[1:])]
+
+
+def index_columns(article_title, section_title, text):
+    title = f"{article_title} {section_title}"
+    return (" ".join(words(title)), " ".join(words(text)), " ".join(bigrams(title)), " ".join(bigrams(text)))
+
+
+# -- queries (pure) -------------------------------------------------------------------------
+
+
+def quote(tokens):
+    """An FTS5 string: tokens in double quotes, any quote doubled. Nothing else reaches MATCH."""
+    return '"' + " ".join(tokens).replace('"', '""') + '"'
+
+
+def gram_phrase(text):
+    grams = bigrams(text)
+    return f"{GRAM_COLUMNS} : {quote(grams)}" if grams else None
+
+
+def any_of(expressions):
+    expressions = [e for e in dict.fromkeys(expressions) if e]
+    if not expressions:
+        return None
+    return expressions[0] if len(expressions) == 1 else "(" + " OR ".join(expressions) + ")"
+
+
+def all_of(expressions):
+    expressions = [e for e in expressions if e]
+    if not expressions:
+        return None
+    return expressions[0] if len(expressions) == 1 else "(" + " AND ".join(expressions) + ")"
+
+
+def word_expression(word):
+    """A word matches as a jieba word or as its bigrams in a row; a synonym only as written."""
+    expressions = [f"{WORD_COLUMNS} : {quote([word])}", gram_phrase(word)]
+    expressions += [gram_phrase(synonym) for synonym in synonyms().get(word, ()) if synonym != word]
+    return any_of(expressions)
+
+
+def term_expression(term):
+    """A term typed without spaces: the exact string, or all of its words wherever they stand."""
+    content = main_words(term)
+    required = [w for w in content if w not in stopwords()] or content
+    expressions = [gram_phrase(term), all_of(word_expression(w) for w in required)]
+    expressions += [gram_phrase(synonym) for synonym in synonyms().get(term, ()) if synonym != term]
+    return any_of(expressions)
+
+
+@dataclass
+class Query:
+    """A reader's query, parsed: what to MATCH and which strings to mark in the results."""
+
+    raw: str
+    text: str = ""
+    truncated: bool = False
+    expression: str | None = None
+    marks: list = field(default_factory=list)
+
+    def __bool__(self):
+        return self.expression is not None
+
+
+def parse_query(raw):
+    """Words separated by spaces must all match; "…" asks for the exact phrase."""
+    text = " ".join(CONTROL.sub(" ", raw).split())
+    query = Query(raw=raw, truncated=len(text) > MAX_QUERY_LENGTH)
+    query.text = text = text[:MAX_QUERY_LENGTH]
+    simplified = to_simplified()(text)
+    expressions, marks = [], []
+    for match in re.finditer(r'"([^"]*)"|(\S+)', simplified):
+        phrase, term = match.group(1), match.group(2)
+        if phrase is not None:
+            phrase = " ".join(phrase.split())
+            expressions.append(gram_phrase(phrase))
+            marks.append(phrase)
+            continue
+        term = term.replace('"', "")
+        expression = term_expression(term)
+        if expression:
+            expressions.append(expression)
+            marks += [term, *synonyms().get(term, ()), *mark_words(term)]
+    query.expression = all_of(expressions)
+    query.marks = sorted({m.lower() for m in marks if is_wordlike(m)}, key=len, reverse=True)
+    return query
+
+
+def mark_words(term):
+    found = []
+    for word in main_words(term):
+        if word not in stopwords():
+            found += synonyms().get(word, (word,))
+    return found
+
+
+# -- marking matches (pure) -----------------------------------------------------------------
+
+
+def mark_pattern(marks):
+    """Matches any mark, skipping punctuation between its letters as the bigram index does."""
+    chars = [[ch for ch in mark if ch.isalnum()] for mark in marks]
+    alternatives = [r"\W*".join(re.escape(ch) for ch in mark) for mark in chars if mark]
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+def snippet(paragraphs, marks, length=SNIPPET_LENGTH):
+    """The stretch of about `length` characters that holds the most of the matched words.
+
+    Returns (index of its paragraph, Markup with the matches in <mark>).
+    """
+    pattern = mark_pattern(marks)
+    best = (-1, 0, 0)  # (weight, paragraph index, start)
+    for index, paragraph in enumerate(paragraphs):
+        found = list(pattern.finditer(paragraph)) if pattern else []
+        for first in found or [None]:
+            start = first.start() if first else 0
+            inside = {m.group(0).lower() for m in found if start <= m.start() and m.end() <= start + length}
+            weight = sum(len(word) ** 2 for word in inside)  # a whole phrase beats its parts apart
+            if weight > best[0]:
+                best = (weight, index, start)
+    _, index, start = best
+    paragraph = paragraphs[index]
+    start = max(0, min(start - length // 5, len(paragraph) - length))
+    end = min(len(paragraph), start + length)
+    text = mark_text(paragraph[start:end], pattern)
+    return index, Markup(("…" if start else "") + text + ("…" if end < len(paragraph) else ""))
+
+
+def mark_text(text, pattern):
+    """Escaped text with every match wrapped in <mark>."""
+    if pattern is None:
+        return str(escape(text))
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out += [str(escape(text[last : match.start()])), "<mark>", str(escape(match.group(0))), "</mark>"]
+        last = match.end()
+    out.append(str(escape(text[last:])))
+    return "".join(out)
+
+
+def highlight_html(markup, marks):
+    """Mark the matches in rendered HTML, in text only, never inside a tag."""
+    pattern = mark_pattern(marks)  # letters and digits only: the same in escaped HTML
+    if pattern is None:
+        return Markup(markup)
+    parts = re.split(r"(<[^>]*>)", str(markup))
+    for i in range(0, len(parts), 2):
+        parts[i] = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", parts[i])
+    return Markup("".join(parts))
+
+
+def parse_marks(value, limit=10):
+    """The ?hl= words of an article link: a few plain words, nothing else."""
+    marks = [normalize(w)[:30] for w in CONTROL.sub(" ", value).split()[:limit]]
+    return sorted({m for m in marks if is_wordlike(m)}, key=len, reverse=True)
+
+
+# -- the index in the database --------------------------------------------------------------
+
+
+def index_sections(article, sections):
+    """Add an article's sections to the index (a trigger takes deleted sections out)."""
+    rows = [(s.pk, *index_columns(article.title, s.title, s.text)) for s in sections]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams) VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+@dataclass
+class Hit:
+    section_id: int
+    score: float
+
+
+def matches(query, region=None, limit=10, offset=0):
+    """Hits for a parsed query, best first, with the total and the count per region."""
+    if not query:
+        return [], 0, {}
+    where = "search_index MATCH %s"
+    params = [query.expression]
+    join = "JOIN bulletins_section s ON s.id = search_index.rowid JOIN bulletins_article a ON a.id = s.article_id"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.region, count(*) FROM search_index {join} WHERE {where} GROUP BY a.region", params)
+        regions = {region_name: count for region_name, count in cursor.fetchall()}
+        if region:
+            where += " AND a.region = %s"
+            params.append(region)
+        total = regions.get(region, 0) if region else sum(regions.values())
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        cursor.execute(
+            f"SELECT search_index.rowid, bm25(search_index, {weights}) AS score FROM search_index {join} "
+            f"WHERE {where} ORDER BY score, a.\"order\", s.position LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        hits = [Hit(section_id, -score) for section_id, score in cursor.fetchall()]
+    return hits, total, dict(sorted(regions.items(), key=lambda item: -item[1]))
+
+
+
+@dataclass
+class Result:
+    section: object
+    url: str
+    snippet: Markup
+    score: float
+
+
+@dataclass
+class Results:
+    query: Query
+    total: int
+    regions: dict
+    results: list
+
+
+def search(raw, region=None, limit=10, offset=0):
+    """Search the published sections: each result links to the paragraph that matched best."""
+    from .models import Section
+
+    query = parse_query(raw)
+    hits, total, regions = matches(query, region=region, limit=limit, offset=offset)
+    sections = Section.objects.select_related("article").in_bulk([hit.section_id for hit in hits])
+    results = []
+    hl = urlencode({"hl": " ".join(query.marks)}) if query.marks else ""
+    for hit in hits:
+        section = sections[hit.section_id]
+        index, text = snippet(section.paragraphs, query.marks)
+        target = section.anchor if len(section.paragraphs) == 1 else f"{section.anchor}-p{index + 1}"
+        url = f"{section.article.get_absolute_url()}{'?' + hl if hl else ''}#{quote_fragment(target)}"
+        results.append(Result(section, url, text, round(hit.score, 4)))
+    return Results(query, total, regions, results)
