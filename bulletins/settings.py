@@ -45,11 +45,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost first, so that every response, 405s and static files included, gets the headers.
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bulletins.middleware.SecurityHeadersMiddleware",
+    "bulletins.middleware.ReadOnlyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "bulletins.middleware.ContentCachingMiddleware",
+    "django.middleware.common.CommonMiddleware",
 ]
+
+# The site answers GET and HEAD only (ReadOnlyMiddleware) and sets no cookie: there is no
+# request to forge, so CSRF protection would be dead weight.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 ROOT_URLCONF = "bulletins.urls"
 WSGI_APPLICATION = "bulletins.wsgi.application"
@@ -94,7 +103,9 @@ STATIC_ROOT = Path(os.environ.get("BULLETINS_STATIC_ROOT", BASE_DIR / "staticfil
 STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_MAX_AGE = 3600
+WHITENOISE_MAX_AGE = 3600  # unhashed names only; hashed ones are cached for a year, immutable
+# How long browsers and proxies may keep a page before revalidating it (ETag, Last-Modified).
+PAGE_MAX_AGE = int(os.environ.get("BULLETINS_PAGE_MAX_AGE", "300"))
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

@@ -2,10 +2,11 @@
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
 from markupsafe import escape
 
 from . import search
-from .models import Article
+from .models import Article, ContentState
 
 PAGE_SIZE = 10
 MAX_LIMIT = 50
@@ -95,6 +96,17 @@ def api_search(request):
         ],
     }
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+
+
+@never_cache
+def healthz(request):
+    """For load balancers: which content this process serves, straight from the database."""
+    state = ContentState.current()
+    if state is None:
+        return JsonResponse({"status": "loading"}, status=503)
+    return JsonResponse(
+        {"status": "ok", "version": state.version, "articles": state.article_count, "updated_at": state.updated_at.isoformat()}
+    )
 
 
 def page_not_found(request, exception=None):

@@ -1,8 +1,13 @@
 """Helpers shared by the test modules: paths, and real processes with their own database."""
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +30,58 @@ def site_env(tmp_path, **extra):
 
 def run_python(code, env, **kwargs):
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, **kwargs)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real gunicorn serving the site from its own database and content folder."""
+
+    def __init__(self, tmp_path, content, workers=2, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
+        self.env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content, **env)
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")), "bulletins.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(workers), "--graceful-timeout", "10", "--access-logfile", "-", "--error-logfile", "-",
+        ]
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_until(lambda: self.get("/healthz")[0] == 200, "the server to answer")
+
+    def get(self, path, headers=None):
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), dict(error.headers)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None, "", {}
+
+    def wait_until(self, condition, what, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited while waiting for {what}:\n{self.output()}")
+            if condition():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.output()}")
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()

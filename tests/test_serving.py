@@ -1,0 +1,221 @@
+"""Serving for the public internet: methods, headers, HTTP caching, and a real gunicorn under
+restarts and bad content."""
+
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bulletins.loader import load_content
+from bulletins.middleware import CONTENT_SECURITY_POLICY
+
+from .support import CONTENT, FIXTURES, ROOT, Server, site_env
+
+CQ = "/articles/chongqing-yutong-shouhu/"
+JS = "/articles/jiangsu-social-assistance-2023/"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def static_url(client):
+    return re.search(r'href="(/static/bulletins/site\.[0-9a-f]+\.css)"', client.get("/").content.decode()).group(1)
+
+
+def every_kind_of_response(client):
+    yield "page", client.get(CQ)
+    yield "404", client.get("/articles/nothing-here/")
+    yield "405", client.post("/")
+    yield "JSON", client.get("/api/search", {"q": "儿童"})
+    yield "JSON error", client.get("/api/search")
+    yield "static", client.get(static_url(client))
+    yield "health", client.get("/healthz")
+    yield "304", client.get(CQ, HTTP_IF_NONE_MATCH=client.get(CQ)["ETag"])
+
+
+@pytest.mark.django_db
+def test_every_kind_of_response_carries_the_security_headers(client):
+    for kind, response in every_kind_of_response(client):
+        for header, value in SECURITY_HEADERS.items():
+            assert response.headers.get(header) == value, (kind, header)
+
+
+@pytest.mark.django_db
+def test_content_security_policy_allows_nothing_inline_or_foreign():
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY and "unsafe-eval" not in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert not re.search(r"https?:|\*", CONTENT_SECURITY_POLICY)
+
+
+@pytest.mark.django_db
+def test_no_response_sets_a_cookie(client):
+    for kind, response in every_kind_of_response(client):
+        assert "Set-Cookie" not in response.headers, kind
+        assert not response.cookies, kind
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options", "trace"])
+@pytest.mark.parametrize("path", ["/", CQ, "/search/", "/api/search", "/healthz", "/static/bulletins/site.css", "/nowhere"])
+def test_only_get_and_head_are_allowed(client, method, path):
+    response = client.generic(method.upper(), path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.django_db
+def test_head_answers_like_get_without_a_body(client):
+    response = client.head(CQ)
+    assert response.status_code == 200 and response.content == b""
+    assert response["ETag"] == client.get(CQ)["ETag"]
+
+
+@pytest.mark.django_db
+def test_pages_carry_validators_and_answer_conditional_requests(client):
+    response = client.get(CQ)
+    assert response["Cache-Control"] == "public, max-age=300"
+    assert response["ETag"] and response["Last-Modified"]
+    assert client.get(CQ, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert client.get(CQ, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"]).status_code == 304
+    assert client.get(CQ, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+    assert client.get("/").get("ETag") != response["ETag"]  # one validator per URL
+
+
+@pytest.mark.django_db
+def test_reloading_changed_content_changes_the_validators(client, content_dir):
+    before = client.get(CQ)
+    path = content_dir / "01-jiangsu-social-assistance-2023.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作讲话"), encoding="utf-8")
+    load_content(content_dir)
+    after = client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+
+
+@pytest.mark.django_db
+def test_hashed_static_files_are_immutable_and_compressed(client):
+    response = client.get(static_url(client), HTTP_ACCEPT_ENCODING="gzip, br")
+    assert response.status_code == 200
+    assert "immutable" in response["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+    assert response["Content-Encoding"] in {"gzip", "br"}
+
+
+@pytest.mark.django_db
+def test_health_check_reports_the_content_version(client):
+    data = client.get("/healthz").json()
+    assert data["status"] == "ok" and data["articles"] == 3 and len(data["version"]) == 64
+    assert "no-store" in client.get("/healthz")["Cache-Control"]
+
+
+def test_deploy_check_passes_with_https_settings(tmp_path):
+    env = site_env(tmp_path, DJANGO_HTTPS=1, DJANGO_SECRET_KEY="k" * 10 + "-9f2c7a1e4b8d3f6a0c5e2b7d9a4f1c8e3b6d0a2f5c",
+                   DJANGO_ALLOWED_HOSTS="bulletins.example.org")
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout and "WARNING" not in result.stdout
+
+
+def test_secret_key_is_required_beyond_loopback(tmp_path):
+    env = site_env(tmp_path, DJANGO_ALLOWED_HOSTS="bulletins.example.org")
+    env.pop("DJANGO_SECRET_KEY", None)
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+# -- fuzzing every URL and parameter --------------------------------------------------------
+
+PATHS = st.sampled_from(["/", CQ, JS, "/search/", "/api/search", "/healthz", "/articles/", "/static/",
+                         "/articles/{}/", "/{}", "/search/{}", "/static/bulletins/{}"])
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+PARAMS = st.dictionaries(st.sampled_from(["q", "limit", "offset", "page", "region", "hl", "format"]), TEXT, max_size=5)
+ACCEPT = st.sampled_from(["*/*", "application/json", "text/html", "", "garbage/;;", "text/html;q=abc"])
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=PATHS, segment=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30),
+       params=PARAMS, accept=ACCEPT)
+def test_no_url_or_parameter_makes_a_500(client, path, segment, params, accept):
+    url = path.format(segment.replace("?", "").replace("#", "")) if "{}" in path else path
+    response = client.get(url, params, HTTP_ACCEPT=accept)
+    assert response.status_code < 500, (url, params)
+
+
+# -- a real gunicorn ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_content(tmp_path):
+    directory = tmp_path / "served-content"
+    shutil.copytree(CONTENT, directory)
+    return directory
+
+
+def test_four_workers_on_an_empty_database_load_once(tmp_path, server_content):
+    server = Server(tmp_path, server_content, workers=4)
+    try:
+        server.wait_until(lambda: server.output().count("content load:") == 4, "four workers to start")
+        log = server.output()
+        assert log.count("content load: loaded 3, unchanged 0") == 1
+        assert log.count("content load: loaded 0, unchanged 3") == 3
+        assert "Traceback" not in log and " ERROR " not in log
+        status, body, _ = server.get("/healthz")
+        assert '"articles": 3' in body
+    finally:
+        server.stop()
+
+
+def test_graceful_reload_serves_new_text_without_a_failed_request(tmp_path, server_content):
+    server = Server(tmp_path, server_content, workers=2)
+    statuses, stop = [], threading.Event()
+
+    def read_continuously():
+        while not stop.is_set():
+            for path in (JS, "/search/?q=%E5%84%BF%E7%AB%A5", "/"):
+                statuses.append(server.get(path)[0])
+
+    reader = threading.Thread(target=read_continuously)
+    reader.start()
+    try:
+        time.sleep(0.5)
+        path = server_content / "01-jiangsu-social-assistance-2023.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作重要讲话"), encoding="utf-8")
+        server.reload()
+        server.wait_until(lambda: "并作重要讲话" in server.get(JS)[1], "the new text")
+        time.sleep(1)
+    finally:
+        stop.set()
+        reader.join()
+        server.stop()
+    assert len(statuses) > 20
+    assert set(statuses) == {200}, [s for s in statuses if s != 200]
+
+
+@pytest.mark.parametrize("case", ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "duplicate-slug"])
+def test_broken_file_through_a_reload_keeps_serving_the_last_good_version(tmp_path, server_content, case):
+    server = Server(tmp_path, server_content, workers=1)
+    try:
+        name = "00-duplicate.md" if case == "duplicate-slug" else "01-jiangsu-social-assistance-2023.md"
+        shutil.copy(FIXTURES / "bad" / f"{case}.md", server_content / name)
+        server.reload()
+        server.wait_until(lambda: f"refused {name}:" in server.output(), "the refusal in the log")
+        assert re.search(rf"ERROR bulletins.loader refused {re.escape(name)}:\d+: ", server.output())
+        status, body, _ = server.get(JS)
+        assert status == 200 and "赵庭朴出席会议并讲话" in body
+        for path in (CQ, "/articles/shenzhen-civil-affairs-2023/", "/"):
+            assert server.get(path)[0] == 200
+    finally:
+        server.stop()
