@@ -20,8 +20,9 @@ from django.utils.text import slugify
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-# Part of every file's digest: bump it when rendering changes so unchanged files render anew.
-PARSER_VERSION = "1"
+# Part of every file's digest: bump it when rendering or indexing changes, so that the next
+# load renders and indexes unchanged files anew.
+PARSER_VERSION = "2"
 
 FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date")
 REQUIRED_KEYS = ("title", "slug")

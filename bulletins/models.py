@@ -20,6 +20,7 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["order", "slug"]
+        indexes = [models.Index(fields=["order", "slug"], name="article_reading_order")]
 
     def __str__(self):
         return self.title

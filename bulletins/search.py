@@ -263,10 +263,11 @@ def parse_marks(value, limit=10):
 
 def index_sections(article, sections):
     """Add an article's sections to the index (a trigger takes deleted sections out)."""
-    rows = [(s.pk, *index_columns(article.title, s.title, s.text)) for s in sections]
+    rows = [(s.pk, *index_columns(article.title, s.title, s.text), article.region) for s in sections]
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams, region) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
             rows,
         )
 
@@ -278,28 +279,31 @@ class Hit:
 
 
 def matches(query, region=None, limit=10, offset=0):
-    """Hits for a parsed query, best first, with the total and the count per region."""
+    """Hits for a parsed query, best first, with the total and the count per region.
+
+    The region is a column of the index itself, so neither the count nor the ranking joins
+    other tables: on a large archive a broad query stays one pass over the index.
+    """
     if not query:
         return [], 0, {}
-    where = "search_index MATCH %s"
-    params = [query.expression]
-    join = "JOIN bulletins_section s ON s.id = search_index.rowid JOIN bulletins_article a ON a.id = s.article_id"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT a.region, count(*) FROM search_index {join} WHERE {where} GROUP BY a.region", params)
-        regions = {region_name: count for region_name, count in cursor.fetchall()}
-        if region:
-            where += " AND a.region = %s"
-            params.append(region)
-        total = regions.get(region, 0) if region else sum(regions.values())
-        weights = ", ".join(str(w) for w in WEIGHTS)
         cursor.execute(
-            f"SELECT search_index.rowid, bm25(search_index, {weights}) AS score FROM search_index {join} "
-            f"WHERE {where} ORDER BY score, a.\"order\", s.position LIMIT %s OFFSET %s",
+            "SELECT region, count(*) FROM search_index WHERE search_index MATCH %s GROUP BY region", [query.expression]
+        )
+        regions = dict(sorted(cursor.fetchall(), key=lambda item: (-item[1], item[0])))
+        where, params = "search_index MATCH %s", [query.expression]
+        if region:
+            where += " AND region = %s"
+            params.append(region)
+        weights = ", ".join(str(w) for w in (*WEIGHTS, 0))
+        cursor.execute(
+            f"SELECT rowid, bm25(search_index, {weights}) AS score FROM search_index WHERE {where} "
+            "ORDER BY score, rowid LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
         hits = [Hit(section_id, -score) for section_id, score in cursor.fetchall()]
-    return hits, total, dict(sorted(regions.items(), key=lambda item: -item[1]))
-
+    total = regions.get(region, 0) if region else sum(regions.values())
+    return hits, total, regions
 
 
 @dataclass
