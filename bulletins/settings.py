@@ -41,6 +41,7 @@ if not SECRET_KEY:
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "bulletins",
 ]
 
@@ -69,6 +70,11 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "bulletins.jinja2.environment"},
+    },
+    {
+        # Only for the templates Django's own apps ship (sitemap.xml); ours are Jinja2.
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
     },
 ]
 

@@ -1,12 +1,23 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from . import views
+from .feeds import BulletinsAtomFeed, BulletinsFeed
+from .sitemaps import ArticleSitemap, HomeSitemap
+
+SITEMAPS = {"home": HomeSitemap, "articles": ArticleSitemap}
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("articles/<slug:slug>/", views.article, name="article"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
+    path("api/articles/", views.api_articles, name="api-articles"),
+    path("api/articles/<slug:slug>/", views.api_article, name="api-article"),
+    path("feeds/atom/", BulletinsAtomFeed(), name="feed-atom"),
+    path("feeds/rss/", BulletinsFeed(), name="feed-rss"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
 ]
 

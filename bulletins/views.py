@@ -1,6 +1,6 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from markupsafe import escape
@@ -96,6 +96,73 @@ def api_search(request):
         ],
     }
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+
+
+def article_summary(request, article):
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "region": article.region,
+        "source": article.source,
+        "byline": article.byline,
+        "date": article.date.isoformat() if article.date else None,
+        "order": article.order,
+        "summary": article.summary,
+        "url": request.build_absolute_uri(article.get_absolute_url()),
+        "api_url": request.build_absolute_uri(f"/api/articles/{article.slug}/"),
+    }
+
+
+def api_articles(request):
+    """Every bulletin as data, in reading order, a page at a time."""
+    try:
+        limit = min(whole_number(request.GET.get("limit"), "limit", 100, 1, 10**9), 500)
+        offset = whole_number(request.GET.get("offset"), "offset", 0, 0, 10**9)
+    except BadParameter as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    articles = Article.objects.all()
+    total = articles.count()
+    following = None
+    if offset + limit < total:
+        following = request.build_absolute_uri(f"/api/articles/?limit={limit}&offset={offset + limit}")
+    return JsonResponse(
+        {
+            "total": total,
+            "next": following,
+            "articles": [article_summary(request, a) for a in articles[offset : offset + limit]],
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def api_article(request, slug):
+    """One bulletin as data: its metadata and each section with its URL and text."""
+    article = get_object_or_404(Article, slug=slug)
+    page = request.build_absolute_uri(article.get_absolute_url())
+    sections = [
+        {
+            "id": section.anchor,
+            "title": section.title,
+            "level": section.level,
+            "url": f"{page}#{search.quote_fragment(section.anchor)}",
+            "paragraphs": [
+                {"id": f"{section.anchor}-p{n}", "text": text} for n, text in enumerate(section.paragraphs, start=1)
+            ],
+            "html": section.html,
+        }
+        for section in article.sections.all()
+    ]
+    return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
+
+
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /search/",
+        "Disallow: /api/",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 @never_cache

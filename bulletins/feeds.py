@@ -1,0 +1,49 @@
+"""Atom and RSS feeds of the bulletins, newest load first."""
+
+import datetime
+
+from django.contrib.syndication.views import Feed
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+
+from .models import Article
+
+SITE_NAME = "民政公报"
+SITE_DESCRIPTION = "各地民政工作信息原文发布"
+
+
+class BulletinsFeed(Feed):
+    title = SITE_NAME
+    link = "/"
+    description = SITE_DESCRIPTION
+    language = "zh-cn"
+    author_name = SITE_NAME  # Atom wants an author; a bulletin's own is its byline or source
+
+    def items(self):
+        return Article.objects.order_by("-loaded_at", "order")[:50]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.summary
+
+    def item_author_name(self, item):
+        return item.byline or item.source or None
+
+    def item_categories(self, item):
+        return [item.region] if item.region else []
+
+    def item_pubdate(self, item):
+        # Only a date the text states; none is invented.
+        if item.date:
+            return timezone.make_aware(datetime.datetime.combine(item.date, datetime.time()))
+        return None
+
+    def item_updateddate(self, item):
+        return item.loaded_at
+
+
+class BulletinsAtomFeed(BulletinsFeed):
+    feed_type = Atom1Feed
+    subtitle = SITE_DESCRIPTION

@@ -1,0 +1,109 @@
+"""For the wider web: feeds, sitemap, robots.txt, canonical and Open Graph metadata, JSON."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from .test_serving import SECURITY_HEADERS
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SLUGS = ["jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023"]
+
+
+def test_atom_feed_has_every_required_element(client):
+    response = client.get("/feeds/atom/")
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    assert feed.tag == f"{ATOM}feed"
+    for name in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{name}") is not None, name
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 3
+    for entry in entries:
+        for name in ("id", "title", "updated", "link", "summary"):
+            assert entry.find(f"{ATOM}{name}") is not None, name
+        assert entry.find(f"{ATOM}link").get("href").startswith("http://testserver/articles/")
+        assert entry.find(f"{ATOM}published") is None  # the text states no date; none is invented
+
+
+def test_rss_feed_has_every_required_element(client):
+    response = client.get("/feeds/rss/")
+    assert response["Content-Type"].startswith("application/rss+xml")
+    rss = ET.fromstring(response.content)
+    assert rss.tag == "rss" and rss.get("version") == "2.0"
+    channel = rss.find("channel")
+    for name in ("title", "link", "description"):
+        assert channel.findtext(name), name
+    items = channel.findall("item")
+    assert {item.findtext("link").split("/")[-2] for item in items} == set(SLUGS)
+    for item in items:
+        assert item.findtext("title") and item.findtext("description")
+
+
+def test_sitemap_lists_home_and_every_bulletin(client):
+    urlset = ET.fromstring(client.get("/sitemap.xml").content)
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    assert urlset.tag == f"{ns}urlset"
+    locations = [url.findtext(f"{ns}loc") for url in urlset.findall(f"{ns}url")]
+    assert locations == ["http://testserver/"] + [f"http://testserver/articles/{slug}/" for slug in SLUGS]
+
+
+def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_off_search(client):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in text and "Disallow: /search/" in text
+
+
+def test_article_has_canonical_url_and_open_graph(client):
+    html = client.get("/articles/chongqing-yutong-shouhu/", {"hl": "儿童"}).content.decode()
+    assert '<link rel="canonical" href="http://testserver/articles/chongqing-yutong-shouhu/">' in html
+    assert '<meta property="og:type" content="article">' in html
+    assert '<meta property="og:title" content="重庆启动“渝童守护”行动 进一步健全未成年人保护体系">' in html
+    assert re.search(r'<meta property="og:description" content="记者从重庆市民政局了解到，[^"]+">', html)
+    assert '<link rel="alternate" type="application/atom+xml"' in html
+
+
+def test_favicon_is_linked_and_served(client):
+    html = client.get("/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+    assert client.get(icon).status_code == 200
+
+
+def test_api_lists_every_article_as_data(client):
+    data = client.get("/api/articles/").json()
+    assert data["total"] == 3 and data["next"] is None
+    assert [a["slug"] for a in data["articles"]] == SLUGS
+    first = data["articles"][0]
+    assert first["source"] == "江苏省民政厅" and first["date"] is None
+    assert first["api_url"] == f"http://testserver/api/articles/{SLUGS[0]}/"
+
+
+def test_api_articles_pages_through(client):
+    data = client.get("/api/articles/", {"limit": 2}).json()
+    assert len(data["articles"]) == 2 and data["next"] == "http://testserver/api/articles/?limit=2&offset=2"
+    assert client.get("/api/articles/", {"limit": "x"}).status_code == 400
+
+
+def test_api_article_has_its_sections_and_their_urls(client):
+    data = client.get("/api/articles/chongqing-yutong-shouhu/").json()
+    assert data["title"] == "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"
+    titled = [s for s in data["sections"] if s["title"]]
+    assert len(titled) == 9
+    section = titled[0]
+    assert section["id"] == "健全1n制度体系"
+    assert section["url"] == "http://testserver/articles/chongqing-yutong-shouhu/#%E5%81%A5%E5%85%A81n%E5%88%B6%E5%BA%A6%E4%BD%93%E7%B3%BB"
+    assert section["paragraphs"][0]["id"] == "健全1n制度体系-p1"
+    assert section["paragraphs"][0]["text"].startswith("“1”，即落实《中华人民共和国未成年人保护法》")
+    assert client.get("/api/articles/nothing/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/feeds/atom/", "/feeds/rss/", "/sitemap.xml", "/robots.txt", "/api/articles/"])
+def test_feeds_and_data_carry_the_security_headers_and_validators(client, url):
+    response = client.get(url)
+    for header, value in SECURITY_HEADERS.items():
+        assert response.headers.get(header) == value, header
+    assert response["ETag"] and client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
