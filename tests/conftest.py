@@ -1,7 +1,9 @@
+import os
 import shutil
 
 import pytest
 from django.core.management import call_command
+from hypothesis import settings
 
 from .support import CONTENT
 
@@ -28,3 +30,10 @@ def content_dir(tmp_path):
     directory = tmp_path / "content"
     shutil.copytree(CONTENT, directory)
     return directory
+
+
+# CI runs the same examples every time, so that a landing never hangs on a lucky draw;
+# locally hypothesis keeps exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
