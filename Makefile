@@ -8,7 +8,9 @@ PORT ?= 8000
 WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 )))
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check bench browser clean
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+.PHONY: run test check bench load browser clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py check --fail-level WARNING
@@ -16,7 +18,7 @@ run: $(VENV)/.run-installed
 	exec $(BIN)/gunicorn bulletins.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
 		--access-logfile - --error-logfile - --graceful-timeout 20
 
-test: $(VENV)/.test-installed browser
+test: $(VENV)/.test-installed browser $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.run-installed
@@ -24,6 +26,10 @@ check: $(VENV)/.run-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/search_latency.py
+
+load: $(VENV)/.test-installed
+	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python bench/load_test.py
 
 $(VENV)/.run-installed: requirements.lock
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -41,5 +47,11 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+# axe-core for the accessibility audit, pinned by tests/browser/package-lock.json.
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	command -v npm >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null)
+	cd tests/browser && npm ci --silent --no-audit --no-fund
+	touch $@
+
 clean:
-	rm -rf $(VENV) staticfiles var test-artifacts
+	rm -rf $(VENV) staticfiles var test-artifacts tests/browser/node_modules

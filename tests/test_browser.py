@@ -1,0 +1,236 @@
+"""What a reader sees, in Debian's Chromium driven by Playwright, against a real gunicorn.
+
+Screenshots of every page land in test-artifacts/screenshots/ (git-ignored) for a person to look at.
+"""
+
+import json
+import shutil
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import pytest
+
+from .support import CONTENT, ROOT, Server
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CQ = "/articles/chongqing-yutong-shouhu/"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    shutil.copytree(CONTENT, tmp / "content")
+    server = Server(tmp, tmp / "content", workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium and fonts-noto-cjk")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context, server):
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    yield page
+    assert page.errors == [], page.errors
+    foreign = [url for url in page.requests if not url.startswith(server.url)]
+    assert foreign == [], f"third-party requests: {foreign}"
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def in_view(page, selector):
+    return page.evaluate(
+        """selector => { const r = document.querySelector(selector).getBoundingClientRect();
+                          return r.top >= -1 && r.top < window.innerHeight; }""",
+        selector,
+    )
+
+
+def test_home_reads_like_a_bulletin_board(page, server):
+    page.goto(server.url + "/")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    cards = page.locator(".bulletin-card")
+    assert cards.count() == 3
+    assert cards.nth(1).locator("h2").inner_text() == "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"
+    assert "本报记者 皮磊" in cards.nth(1).locator(".meta").inner_text()
+    assert cards.nth(0).locator(".summary").inner_text() == "2月24日，江苏省召开2023年全省社会救助工作会议。"
+    shot(page, "home")
+
+
+def test_reader_opens_a_bulletin_and_follows_the_table_of_contents(page, server):
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="重庆启动“渝童守护”行动 进一步健全未成年人保护体系").click()
+    page.wait_for_url(server.url + CQ)
+    assert page.locator("h1").inner_text() == "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"
+    page.locator(".toc").get_by_role("link", name="三是定期调度。").click()
+    assert unquote(page.evaluate("location.hash")) == "#三是定期调度"
+    assert in_view(page, "#三是定期调度")
+    page.wait_for_function("document.querySelector('.toc a.current')?.textContent === '三是定期调度。'")
+    shot(page, "article")
+
+
+def test_section_permalink_opens_with_the_section_in_view_and_marked(context, server):
+    page = context.new_page()
+    page.goto(server.url + CQ + "#" + quote("筑牢安全守护防线"))
+    assert in_view(page, "#筑牢安全守护防线")
+    background = page.evaluate("getComputedStyle(document.querySelector('#筑牢安全守护防线')).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+    shot(page, "permalink")
+
+
+def test_paragraph_permalink_opens_at_that_paragraph(context, server):
+    page = context.new_page()
+    page.goto(server.url + "/articles/shenzhen-civil-affairs-2023/#lead-p3")
+    assert in_view(page, "#lead-p3")
+
+
+def test_search_from_the_header_lands_on_the_marked_section(page, server):
+    page.goto(server.url + "/articles/jiangsu-social-assistance-2023/")
+    page.get_by_role("searchbox", name="搜索公报").fill("重庆学校安全")
+    page.get_by_role("searchbox", name="搜索公报").press("Enter")
+    page.wait_for_url("**/search/?q=*")
+    assert "找到 1 条" in page.locator(".search-summary").inner_text()
+    assert page.locator(".result mark").count() >= 2
+    shot(page, "search")
+    page.locator(".result h2 a").first.click()
+    page.wait_for_url("**/articles/chongqing-yutong-shouhu/**")
+    assert unquote(page.evaluate("location.hash")) == "#筑牢安全守护防线"
+    assert in_view(page, "#筑牢安全守护防线")
+    marks = page.locator("#筑牢安全守护防线 mark").all_inner_texts()
+    assert "学校" in marks and "安全" in marks
+    shot(page, "search-landing")
+
+
+def test_copy_link_puts_the_section_url_on_the_clipboard(context, server):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(server.url + CQ)
+    page.locator("#一是专班推进 .copy-link").click()
+    page.wait_for_function("document.querySelector('#一是专班推进 .copy-link').textContent === '已复制'")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert unquote(copied) == server.url + CQ + "#一是专班推进"
+
+
+@pytest.mark.parametrize("width", [320, 360])
+@pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5", "/nowhere"])
+def test_no_horizontal_scrolling_on_phones(browser, server, width, path):
+    context = browser.new_context(viewport={"width": width, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server.url + path)
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    if path == CQ:
+        assert page.locator(".toc details").get_attribute("open") is None  # folded on phones
+        shot(page, f"article-{width}px")
+    context.close()
+
+
+def test_wide_screen_keeps_lines_short_and_the_toc_beside_the_text(page, server):
+    page.goto(server.url + CQ)
+    size = page.evaluate("""() => { const p = document.querySelector('#一是专班推进-p1');
+        const style = getComputedStyle(p);
+        return [p.getBoundingClientRect().width, parseFloat(style.fontSize), parseFloat(style.lineHeight)]; }""")
+    characters_per_line = size[0] / size[1]
+    assert 33 <= characters_per_line <= 41, characters_per_line
+    assert 1.7 <= size[2] / size[1] <= 1.9
+    body = page.locator(".bulletin-body").bounding_box()
+    toc = page.locator(".toc").bounding_box()
+    assert toc["x"] > body["x"] + body["width"]
+
+
+def luminance(css_colour):
+    r, g, b = [int(c) / 255 for c in css_colour[css_colour.index("(") + 1 : css_colour.index(")")].split(",")[:3]]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_dark_theme_follows_the_system(browser, server):
+    context = browser.new_context(color_scheme="dark")
+    page = context.new_page()
+    page.goto(server.url + CQ)
+    colours = page.evaluate("[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]")
+    assert luminance(colours[0]) < 0.15 and luminance(colours[1]) > 0.7, colours
+    shot(page, "article-dark")
+    context.close()
+
+
+def test_print_shows_the_bulletin_alone(page, server):
+    page.goto(server.url + CQ)
+    page.emulate_media(media="print")
+    for selector in (".site-header", ".site-footer", ".toc", ".pager", ".headerlink"):
+        assert not page.locator(selector).first.is_visible(), selector
+    assert page.locator("h1").is_visible() and page.locator("#四是正向激励").is_visible()
+
+
+def test_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page, server):
+    page.goto(server.url + CQ)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("[document.activeElement.className, getComputedStyle(document.activeElement).outlineStyle]")
+    assert focused[0] == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_pages_work_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server.url + "/search/?q=" + quote("扁平化协调"))
+    page.locator(".result h2 a").first.click()
+    assert unquote(page.url.split("#", 1)[1]) == "一是专班推进"
+    assert "扁平化协调" in page.locator("mark").first.inner_text()
+    assert page.locator(".toc details").get_attribute("open") is not None
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/"])
+def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")
+    # The site's CSP forbids injected scripts; only this audit context bypasses it.
+    context = browser.new_context(color_scheme=scheme, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server.url + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]
+    ]
+    context.close()
+    assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)
