@@ -145,7 +145,9 @@ def term_expression(term):
     """A term typed without spaces: the exact string, or all of its words wherever they stand."""
     content = main_words(term)
     required = [w for w in content if w not in stopwords()] or content
-    expressions = [gram_phrase(term), all_of(word_expression(w) for w in required)]
+    words_apart = all_of(word_expression(w) for w in required)
+    # A one-word term's own expression holds its exact bigrams already.
+    expressions = [words_apart] if required == [term] else [gram_phrase(term), words_apart]
     expressions += [gram_phrase(synonym) for synonym in synonyms().get(term, ()) if synonym != term]
     return any_of(expressions)
 
@@ -263,12 +265,13 @@ def parse_marks(value, limit=10):
 
 def index_sections(article, sections):
     """Add an article's sections to the index (a trigger takes deleted sections out)."""
-    rows = [(s.pk, *index_columns(article.title, s.title, s.text), article.region) for s in sections]
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams, region) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
+            "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams) VALUES (%s, %s, %s, %s, %s)",
+            [(s.pk, *index_columns(article.title, s.title, s.text)) for s in sections],
+        )
+        cursor.executemany(
+            "INSERT INTO search_region (section_id, region) VALUES (%s, %s)", [(s.pk, article.region) for s in sections]
         )
 
 
@@ -281,26 +284,25 @@ class Hit:
 def matches(query, region=None, limit=10, offset=0):
     """Hits for a parsed query, best first, with the total and the count per region.
 
-    The region is a column of the index itself, so neither the count nor the ranking joins
-    other tables: on a large archive a broad query stays one pass over the index.
+    Regions come from the narrow search_region table: neither query reads the FTS5 table's
+    stored rows or joins the wide section and article tables.
     """
     if not query:
         return [], 0, {}
+    match = "search_index MATCH %s"
+    by_region = "JOIN search_region r ON r.section_id = search_index.rowid"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT region, count(*) FROM search_index WHERE search_index MATCH %s GROUP BY region", [query.expression]
-        )
+        cursor.execute(f"SELECT r.region, count(*) FROM search_index {by_region} WHERE {match} GROUP BY r.region", [query.expression])
         regions = dict(sorted(cursor.fetchall(), key=lambda item: (-item[1], item[0])))
-        where, params = "search_index MATCH %s", [query.expression]
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        sql = f"SELECT search_index.rowid, bm25(search_index, {weights}) AS score FROM search_index"
+        params = [query.expression]
         if region:
-            where += " AND region = %s"
+            sql += f" {by_region} WHERE {match} AND r.region = %s"
             params.append(region)
-        weights = ", ".join(str(w) for w in (*WEIGHTS, 0))
-        cursor.execute(
-            f"SELECT rowid, bm25(search_index, {weights}) AS score FROM search_index WHERE {where} "
-            "ORDER BY score, rowid LIMIT %s OFFSET %s",
-            [*params, limit, offset],
-        )
+        else:
+            sql += f" WHERE {match}"
+        cursor.execute(f"{sql} ORDER BY score, search_index.rowid LIMIT %s OFFSET %s", [*params, limit, offset])
         hits = [Hit(section_id, -score) for section_id, score in cursor.fetchall()]
     total = regions.get(region, 0) if region else sum(regions.values())
     return hits, total, regions

@@ -248,6 +248,7 @@ def test_index_follows_the_loads(content_dir):
     (content_dir / "01-jiangsu-social-assistance-2023.md").unlink()
     load_content(content_dir)
     assert search.search("赵庭朴").total == 0
+    assert "江苏省" not in search.search("社会救助").regions
     path = content_dir / "02-chongqing-yutong-shouhu.md"
     path.write_text(path.read_text(encoding="utf-8").replace("网吧", "网咖"), encoding="utf-8")
     load_content(content_dir)
