@@ -164,7 +164,6 @@ def log_report(report):
 def exclusive_lock():
     """One process at a time sets up the database, however many workers start together."""
     path = Path(settings.DATABASES["default"]["NAME"]).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

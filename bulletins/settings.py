@@ -93,6 +93,8 @@ DATABASES = {
         "TEST": {"NAME": os.environ.get("BULLETINS_TEST_DB_PATH") or None},
     }
 }
+# SQLite creates the file but not its folder; every command may be the first to connect.
+DATABASES["default"]["NAME"].parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Where the Markdown bulletins live; the loader publishes exactly what is here.

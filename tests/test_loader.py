@@ -175,3 +175,29 @@ def test_workers_starting_at_once_on_a_fresh_database_load_once(tmp_path):
     assert [out.splitlines()[-1] for out, _ in outputs] == ["3 13"] * 4
     loads = sum(err.count("content load: loaded 3") + out.count("content load: loaded 3") for out, err in outputs)
     assert loads == 1
+
+
+def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
+    from .support import free_port
+
+    port = free_port()
+    env = site_env(tmp_path, DJANGO_DEBUG=1)
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/articles/chongqing-yutong-shouhu/", timeout=5) as r:
+                    assert "扁平化协调" in r.read().decode()
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"runserver did not answer:\n{server.stdout.read() if server.poll() is not None else ''}")
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
