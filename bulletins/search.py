@@ -156,7 +156,6 @@ def term_expression(term):
 class Query:
     """A reader's query, parsed: what to MATCH and which strings to mark in the results."""
 
-    raw: str
     text: str = ""
     truncated: bool = False
     expression: str | None = None
@@ -169,7 +168,7 @@ class Query:
 def parse_query(raw):
     """Words separated by spaces must all match; "…" asks for the exact phrase."""
     text = " ".join(CONTROL.sub(" ", raw).split())
-    query = Query(raw=raw, truncated=len(text) > MAX_QUERY_LENGTH)
+    query = Query(truncated=len(text) > MAX_QUERY_LENGTH)
     query.text = text = text[:MAX_QUERY_LENGTH]
     simplified = to_simplified()(text)
     expressions, marks = [], []

@@ -99,6 +99,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Where the Markdown bulletins live; the loader publishes exactly what is here.
 BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / "content"))
+# Bulletins on one page of the home page's list.
+BULLETINS_PER_PAGE = 50
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"

@@ -1,5 +1,7 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -30,7 +32,9 @@ def whole_number(value, name, default, minimum, maximum):
 
 
 def index(request):
-    return render(request, "index.html", {"articles": Article.objects.all()})
+    """The bulletins in reading order, a page at a time so an archive of thousands stays light."""
+    page = Paginator(Article.objects.all(), settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "index.html", {"articles": page.object_list, "page": page})
 
 
 def article(request, slug):

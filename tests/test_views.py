@@ -69,3 +69,17 @@ def test_unknown_slug_is_a_404_in_chinese_linking_home(client):
 def test_static_files_have_hashed_names(client):
     html = client.get("/").content.decode()
     assert re.search(r'href="/static/bulletins/site\.[0-9a-f]{12}\.css"', html)
+
+
+def test_home_pages_through_a_large_archive(client, content_dir, settings):
+    from bulletins.loader import load_content
+
+    for n in range(4, 8):
+        (content_dir / f"0{n}-extra.md").write_text(f"---\ntitle: 补充公报{n}\nslug: extra-{n}\norder: {n}\n---\n\n正文。\n", encoding="utf-8")
+    load_content(content_dir)
+    settings.BULLETINS_PER_PAGE = 3
+    first = client.get("/").content.decode()
+    assert first.count('class="bulletin-card"') == 3 and 'rel="next" href="?page=2"' in first
+    last = client.get("/", {"page": 3}).content.decode()
+    assert last.count('class="bulletin-card"') == 1 and "补充公报7" in last
+    assert client.get("/", {"page": "abc"}).status_code == 200
