@@ -170,10 +170,18 @@ def parse_front_matter(path, source, first_line):
 
 
 def blocks(lines, first_line):
-    """Blank-line separated blocks of the body, each with the line it starts on."""
+    """Blank-line separated blocks of the body, each with the line it starts on.
+
+    A heading is a block of its own even with no blank line after it, as Markdown allows.
+    """
     block, start = [], None
     for number, line in enumerate(lines, start=first_line):
-        if line.strip():
+        if HEADING_RE.match(line):
+            if block:
+                yield start, "\n".join(block)
+            yield number, line
+            block = []
+        elif line.strip():
             if not block:
                 start = number
             block.append(line)
@@ -190,7 +198,7 @@ def parse_body(path, lines, first_line):
     heading_level = 1
     in_lead_in = False
     for line, block in blocks(lines, first_line):
-        heading = HEADING_RE.match(block) if "\n" not in block else None
+        heading = HEADING_RE.match(block)
         lead_in = LEAD_IN_RE.match(block)
         if heading:
             level = len(heading.group(1))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
@@ -80,6 +81,9 @@ def check_content(directory):
 def load_content(directory=None):
     """Bring the database in line with `directory`; return what was done."""
     directory = Path(directory or settings.BULLETINS_CONTENT_DIR)
+    if not directory.is_dir():
+        # A wrong path must not read as "every file was removed" and unpublish the site.
+        raise ImproperlyConfigured(f"The content directory {directory} does not exist; nothing was changed.")
     report = LoadReport()
     with transaction.atomic():
         published = {a.source_path: a for a in Article.objects.only("id", "slug", "source_path", "source_hash")}

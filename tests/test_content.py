@@ -131,3 +131,12 @@ def test_level_one_heading_in_body_is_refused():
     with pytest.raises(ContentError) as caught:
         parse_bulletin("x.md", data)
     assert caught.value.line == 6 and "title belongs in the front matter" in caught.value.message
+
+
+def test_heading_needs_no_blank_line_after_it():
+    data = "---\ntitle: 标题\nslug: ok\n---\n\n导语。\n## 第一节\n第一节的段落。\n".encode()
+    sections = parse_bulletin("x.md", data).sections
+    assert [(s.anchor, s.title, s.paragraphs) for s in sections] == [
+        ("lead", "", ("导语。",)),
+        ("第一节", "第一节", ("第一节的段落。",)),
+    ]

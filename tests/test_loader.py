@@ -66,6 +66,14 @@ def test_broken_file_keeps_its_last_good_version_and_the_others(content_dir, cas
     assert Article.objects.get(slug="jiangsu-social-assistance-2023").title == "江苏省召开2023年全省社会救助工作会议"
 
 
+def test_missing_content_directory_unpublishes_nothing(tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="does not exist"):
+        load_content(tmp_path / "no-such-folder")
+    assert Article.objects.count() == 3
+
+
 def test_new_broken_file_is_refused_and_the_rest_published(content_dir):
     shutil.copy(FIXTURES / "bad" / "unknown-key.md", content_dir / "04-unknown-key.md")
     report = load_content(content_dir)
