@@ -228,6 +228,7 @@ def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     context = browser.new_context(color_scheme=scheme, bypass_csp=True)
     page = context.new_page()
     page.goto(server.url + path)
+    shot(page, f"{scheme}-{path.split('?')[0].strip('/').replace('/', '-') or 'home'}")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
     violations = [
