@@ -102,23 +102,19 @@ def test_two_files_may_swap_slugs_in_one_load(content_dir):
     assert Article.objects.get(slug="shenzhen-civil-affairs-2023").source_path == JIANGSU
 
 
-def test_load_is_one_transaction(content_dir, monkeypatch):
-    """A failure half-way through a load leaves the previous content whole."""
-    from bulletins import loader
+def test_load_is_one_transaction(content_dir):
+    """A database failure half-way through a load leaves the previous content whole."""
+    from django.db import DatabaseError, connection
 
     for name in (JIANGSU, "03-shenzhen-civil-affairs-2023.md"):
         path = content_dir / name
         path.write_text(path.read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
-    real_save, calls = loader.save_bulletin, []
-
-    def save_then_fail(bulletin, article):
-        calls.append(bulletin.path)
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return real_save(bulletin, article)
-
-    monkeypatch.setattr(loader, "save_bulletin", save_then_fail)
-    with pytest.raises(RuntimeError):
+    with connection.cursor() as cursor:  # a real failure, at the second file's write
+        cursor.execute(
+            "CREATE TEMP TRIGGER fail_second_write BEFORE UPDATE ON bulletins_article "
+            "WHEN NEW.source_path = '03-shenzhen-civil-affairs-2023.md' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    with pytest.raises(DatabaseError, match="disk full"):
         load_content(content_dir)
     assert not Section.objects.filter(text__contains="新增一段").exists()
 
