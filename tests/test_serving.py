@@ -138,14 +138,15 @@ def test_secret_key_is_required_beyond_loopback(tmp_path):
 # -- fuzzing every URL and parameter --------------------------------------------------------
 
 PATHS = st.sampled_from(["/", CQ, JS, "/search/", "/api/search", "/healthz", "/articles/", "/static/",
-                         "/articles/{}/", "/{}", "/search/{}", "/static/bulletins/{}"])
+                         "/articles/{}/", "/{}", "/search/{}", "/static/bulletins/{}", "/feeds/atom/", "/feeds/rss/",
+                         "/sitemap.xml", "/robots.txt", "/api/articles/", "/api/articles/{}/", "/feeds/{}/"])
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
-PARAMS = st.dictionaries(st.sampled_from(["q", "limit", "offset", "page", "region", "hl", "format"]), TEXT, max_size=5)
+PARAMS = st.dictionaries(st.sampled_from(["q", "limit", "offset", "page", "region", "hl", "p", "format"]), TEXT, max_size=5)
 ACCEPT = st.sampled_from(["*/*", "application/json", "text/html", "", "garbage/;;", "text/html;q=abc"])
 
 
 @pytest.mark.django_db
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=PATHS, segment=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30),
        params=PARAMS, accept=ACCEPT)
 def test_no_url_or_parameter_makes_a_500(client, path, segment, params, accept):
