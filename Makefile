@@ -16,7 +16,7 @@ run: $(VENV)/.run-installed
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	exec $(BIN)/gunicorn bulletins.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --error-logfile - --graceful-timeout 20
+		--access-logfile - --error-logfile - --graceful-timeout 20 --no-control-socket
 
 test: $(VENV)/.test-installed browser $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

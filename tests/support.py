@@ -49,6 +49,7 @@ class Server:
         command = [
             str(Path(sys.executable).with_name("gunicorn")), "bulletins.wsgi", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--graceful-timeout", "10", "--access-logfile", "-", "--error-logfile", "-",
+            "--no-control-socket",
         ]
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
