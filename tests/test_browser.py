@@ -156,6 +156,7 @@ def test_no_horizontal_scrolling_on_phones(browser, server, width, path):
     assert widths[0] <= widths[1], widths
     if path == CQ:
         assert page.locator(".toc details").get_attribute("open") is None  # folded on phones
+        assert page.locator("#lead-p1 .pilcrow").evaluate("a => getComputedStyle(a).opacity") == "1"  # no hover
         shot(page, f"article-{width}px")
     context.close()
 
