@@ -90,7 +90,7 @@ def api_search(request):
         "regions": found.regions,
         "results": [
             {
-                "url": result.url,
+                "url": request.build_absolute_uri(result.url),
                 "article": {"slug": result.section.article.slug, "title": result.section.article.title},
                 "section": {"id": result.section.anchor, "title": result.section.title},
                 "snippet": str(result.snippet),

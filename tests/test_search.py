@@ -323,6 +323,7 @@ def test_api_answers_json_best_first(client):
     assert first["article"] == {"slug": CQ, "title": "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"}
     assert first["section"] == {"id": "强化基层能力建设", "title": "强化基层能力建设。"}
     assert "<mark>儿童主任</mark>" in first["snippet"]
+    assert first["url"].startswith(f"http://testserver/articles/{CQ}/?hl=")
     assert [r["score"] for r in data["results"]] == sorted((r["score"] for r in data["results"]), reverse=True)
 
 
