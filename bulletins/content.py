@@ -236,6 +236,11 @@ def section_anchor(title, position):
     return "lead" if position == 1 else f"part-{position}"
 
 
+def block_id(anchor, n):
+    """The id of a section's n-th block (from 1): stable while that section keeps its id."""
+    return f"{anchor}-p{n}"
+
+
 def unique_anchor(anchor, taken):
     candidate, n = anchor, 1
     while candidate in taken:
@@ -255,11 +260,10 @@ class BlockIds(Treeprocessor):
 
     def run(self, root):
         for n, element in enumerate(root, start=1):
-            block_id = f"{self.anchor}-p{n}"
-            element.set("id", block_id)
+            element.set("id", block_id(self.anchor, n))
             self.paragraphs.append("".join(element.itertext()).strip())
             if element.tag == "p":
-                link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{block_id}", "aria-label": "本段的链接"})
+                link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接"})
                 link.text = "¶"
 
 

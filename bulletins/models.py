@@ -1,6 +1,10 @@
 """What the loader publishes: articles, their sections, and the version of the whole."""
 
+from urllib.parse import quote
+
 from django.db import models
+
+from . import content
 
 
 class Article(models.Model):
@@ -69,8 +73,13 @@ class Section(models.Model):
     def paragraphs(self):
         return self.text.split("\n")
 
-    def get_absolute_url(self):
-        return f"{self.article.get_absolute_url()}#{self.anchor}"
+    def block_id(self, index):
+        """The id of the paragraph at `index` (from 0), as the loader rendered it."""
+        return content.block_id(self.anchor, index + 1)
+
+    def fragment(self, index=None):
+        """The URL fragment of the section, or of one of its paragraphs."""
+        return quote(self.anchor if index is None else self.block_id(index))
 
 
 class ContentState(models.Model):

@@ -12,7 +12,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote as quote_fragment
 
 import jieba
 import opencc
@@ -335,7 +334,7 @@ def search(raw, region=None, limit=10, offset=0):
     for hit in hits:
         section = sections[hit.section_id]
         index, text = snippet(section.paragraphs, query.marks)
-        target = section.anchor if len(section.paragraphs) == 1 else f"{section.anchor}-p{index + 1}"
-        url = f"{section.article.get_absolute_url()}{'?' + hl if hl else ''}#{quote_fragment(target)}"
+        fragment = section.fragment() if len(section.paragraphs) == 1 else section.fragment(index)
+        url = f"{section.article.get_absolute_url()}{'?' + hl if hl else ''}#{fragment}"
         results.append(Result(section, url, text, round(hit.score, 4)))
     return Results(query, total, regions, results)

@@ -148,10 +148,8 @@ def api_article(request, slug):
             "id": section.anchor,
             "title": section.title,
             "level": section.level,
-            "url": f"{page}#{search.quote_fragment(section.anchor)}",
-            "paragraphs": [
-                {"id": f"{section.anchor}-p{n}", "text": text} for n, text in enumerate(section.paragraphs, start=1)
-            ],
+            "url": f"{page}#{section.fragment()}",
+            "paragraphs": [{"id": section.block_id(i), "text": text} for i, text in enumerate(section.paragraphs)],
             "html": section.html,
         }
         for section in article.sections.all()

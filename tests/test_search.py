@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 from html.parser import HTMLParser
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import jieba
 import pytest
@@ -263,7 +263,7 @@ def test_search_page_lists_results_with_breadcrumbs_and_links(client):
     assert "找到 <strong>1</strong> 条" in html
     assert "重庆启动“渝童守护”行动 进一步健全未成年人保护体系<span class=\"crumb\"> › </span>筑牢安全守护防线。" in html
     link = re.search(r'<h2><a href="([^"]+)"', html).group(1)
-    assert link.startswith("/articles/chongqing-yutong-shouhu/?hl=") and link.endswith("#" + search.quote_fragment("筑牢安全守护防线"))
+    assert link.startswith("/articles/chongqing-yutong-shouhu/?hl=") and link.endswith("#" + quote("筑牢安全守护防线"))
 
 
 def test_following_a_result_marks_the_words_on_the_article(client):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bulletins.loader import check_content, load_at_startup
@@ -14,8 +15,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, check=False, **options):
-        from django.conf import settings
-
         if check:
             problems = check_content(settings.BULLETINS_CONTENT_DIR)
             if problems:
