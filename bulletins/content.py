@@ -13,12 +13,9 @@ import hashlib
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from functools import cache
 
-import markdown
-import yaml
 from django.utils.text import slugify
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
@@ -114,7 +111,9 @@ def split_front_matter(path, text):
 
 
 def parse_front_matter(path, source, first_line):
-    loader = yaml.SafeLoader(source)
+    import yaml  # here, not above: a start with no file to parse does not pay for importing it
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(source)  # libyaml's where PyYAML has it
     try:
         node = loader.get_single_node()
         if node is None:
@@ -250,37 +249,39 @@ def unique_anchor(anchor, taken):
     return candidate
 
 
-class BlockIds(Treeprocessor):
-    """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text."""
+@cache
+def renderer():
+    """One Markdown converter per process, reset between sections: building one costs more than a section.
 
-    def __init__(self, md, anchor):
-        super().__init__(md)
-        self.anchor = anchor
-        self.paragraphs = []
+    Markdown is imported here, not above, so that a start with no file to parse does not pay for it.
+    """
+    import markdown
+    from markdown.treeprocessors import Treeprocessor
 
-    def run(self, root):
-        for n, element in enumerate(root, start=1):
-            element.set("id", block_id(self.anchor, n))
-            self.paragraphs.append("".join(element.itertext()).strip())
-            if element.tag == "p":
-                link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接"})
-                link.text = "¶"
+    class BlockIds(Treeprocessor):
+        """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text."""
 
+        anchor = ""
+        paragraphs = ()
 
-class BlockIdsExtension(Extension):
-    def __init__(self, anchor):
-        super().__init__()
-        self.processor = None
-        self.anchor = anchor
+        def run(self, root):
+            self.paragraphs = []
+            for n, element in enumerate(root, start=1):
+                element.set("id", block_id(self.anchor, n))
+                self.paragraphs.append("".join(element.itertext()).strip())
+                if element.tag == "p":
+                    link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接"})
+                    link.text = "¶"
 
-    def extendMarkdown(self, md):
-        self.processor = BlockIds(md, self.anchor)
-        # After inline processing (priority 20), so the text is free of Markdown markers.
-        md.treeprocessors.register(self.processor, "block_ids", 5)
+    md = markdown.Markdown(output_format="html")
+    # After inline processing (priority 20), so the text is free of Markdown markers.
+    md.treeprocessors.register(BlockIds(md), "block_ids", 5)
+    return md
 
 
 def render(anchor, source):
-    ids = BlockIdsExtension(anchor)
-    html = markdown.markdown(source, extensions=[ids], output_format="html")
-    return html, tuple(ids.processor.paragraphs)
-
+    md = renderer()
+    block_ids = md.treeprocessors["block_ids"]
+    block_ids.anchor = anchor
+    html = md.reset().convert(source)
+    return html, tuple(block_ids.paragraphs)

@@ -7,14 +7,13 @@ bulletin finds that place, however jieba cuts the query, as Elasticsearch's CJK 
 User text never reaches MATCH raw: every token is quoted.
 """
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import jieba
-import opencc
 from django.db import connection
 from django.utils.http import urlencode
 from markupsafe import Markup, escape
@@ -27,6 +26,7 @@ SNIPPET_LENGTH = 100
 WEIGHTS = (10.0, 3.0, 2.0, 0.6)
 WORD_COLUMNS = "{title_words body_words}"
 GRAM_COLUMNS = "{title_grams body_grams}"
+WORDLIKE = re.compile(r"[^\W_]")  # a letter or digit: what str.isalnum() accepts
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 
@@ -42,7 +42,12 @@ def data_words(name):
 
 @cache
 def tokenizer():
-    """jieba with the field's dictionary: loaded once per process, never per request."""
+    """jieba with the field's dictionary: loaded once per process, at its first search or load.
+
+    Not at start-up: a second's loading would delay the first page, which needs no jieba.
+    """
+    import jieba
+
     jieba.setLogLevel(60)
     tk = jieba.Tokenizer()
     tk.load_userdict(str(DATA / "userdict.txt"))
@@ -52,6 +57,8 @@ def tokenizer():
 
 @cache
 def to_simplified():
+    import opencc
+
     return opencc.OpenCC("t2s").convert
 
 
@@ -79,12 +86,16 @@ def normalize(text):
 
 
 def is_wordlike(token):
-    return any(ch.isalnum() for ch in token)
+    return WORDLIKE.search(token) is not None
 
 
 def words(text):
     """Search-mode jieba words: every word and the dictionary words inside it."""
-    return [w for w in tokenizer().cut_for_search(normalize(text)) if is_wordlike(w)]
+    return normalized_words(normalize(text))
+
+
+def normalized_words(text):
+    return [w for w in tokenizer().cut_for_search(text) if is_wordlike(w)]
 
 
 def main_words(text):
@@ -95,15 +106,25 @@ def main_words(text):
 
 def bigrams(text):
     """Overlapping character bigrams over the letters and digits, punctuation skipped."""
-    chars = [ch for ch in normalize(text) if ch.isalnum()]
+    return normalized_bigrams(normalize(text))
+
+
+def normalized_bigrams(text):
+    chars = WORDLIKE.findall(text)
     if len(chars) == 1:
         return chars
-    return [a + b for a, b in zip(chars, chars[1:])]
+    return list(map(operator.add, chars, chars[1:]))
 
 
 def index_columns(article_title, section_title, text):
-    title = f"{article_title} {section_title}"
-    return (" ".join(words(title)), " ".join(words(text)), " ".join(bigrams(title)), " ".join(bigrams(text)))
+    """The four columns of a section's row, each text normalized once."""
+    title, text = normalize(f"{article_title} {section_title}"), normalize(text)
+    return (
+        " ".join(normalized_words(title)),
+        " ".join(normalized_words(text)),
+        " ".join(normalized_bigrams(title)),
+        " ".join(normalized_bigrams(text)),
+    )
 
 
 # -- queries (pure) -------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_check_lists_every_problem_without_the_database(tmp_path):
     shutil.copy(CONTENT / JIANGSU, tmp_path / JIANGSU)
     problems = [str(p) for p in check_content(tmp_path)]
     assert problems == [
-        "broken-yaml.md:4: front matter is not valid YAML: expected ',' or ']', but got ':'",
+        "broken-yaml.md:4: front matter is not valid YAML: did not find expected ',' or ']'",
         f"duplicate-slug.md:3: slug 'jiangsu-social-assistance-2023' is already used by {JIANGSU}",
         "unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date)",
     ]
