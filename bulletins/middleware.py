@@ -1,15 +1,15 @@
 """What every response of a public, read-only site needs: methods, security headers, caching."""
 
 import hashlib
-from functools import cache
-from pathlib import Path
+import re
 
 from django.conf import settings
 from django.http import HttpResponseNotAllowed
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-from .models import ContentState
+from .models import ContentState, Page
+from .pages import ARTICLE_PATH, release, stored_page_response
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -54,42 +54,56 @@ class SecurityHeadersMiddleware:
         return response
 
 
-@cache
-def release():
-    """A digest of the code and templates, so a deploy changes the validators as content does."""
-    digest = hashlib.sha256()
-    for root in (settings.BASE_DIR / "bulletins", settings.BASE_DIR / "templates"):
-        for path in sorted(Path(root).rglob("*")):
-            if path.suffix in {".py", ".html", ".txt"} and path.is_file():
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+class StoredPageMiddleware:
+    """Answers article pages from their stored bytes, as whitenoise answers static files.
+
+    Before URL resolution and the middleware below, which such bytes do not need: one query
+    and the answer. A request with ?hl=, or for a page not stored, goes on to the view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.article_path = re.compile("/" + ARTICLE_PATH.lstrip("^"))
+
+    def __call__(self, request):
+        match = self.article_path.match(request.path_info)
+        if match and "hl" not in request.GET:
+            request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
+            page = Page.objects.for_slug(match["slug"])
+            if page is not None:
+                return stored_page_response(request, *page)
+        return self.get_response(request)
 
 
 class ContentCachingMiddleware:
     """ETag and Last-Modified from the loaded content, answered with 304 before any rendering.
 
     A page is a function of the content version, the release and the URL, so the validators
-    are computed from those alone; static files are left to whitenoise.
+    are computed from those alone. Static files are left to whitenoise, and views marked
+    `validates_itself` (stored article pages) to themselves.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")) or request.path == "/healthz":
-            return self.get_response(request)
-        state = ContentState.current()
-        if state is None:
-            return self.get_response(request)
-        tag = hashlib.sha256(f"{state.version}|{release()}|{request.get_full_path()}".encode()).hexdigest()[:32]
-        etag, last_modified = f'"{tag}"', int(state.updated_at.timestamp())
-        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
-        if response is None:
-            response = self.get_response(request)
-        if response.status_code in (200, 304):
+        response = self.get_response(request)
+        validators = getattr(request, "content_validators", None)
+        if validators and response.status_code in (200, 304):
+            etag, last_modified = validators
             response.headers["ETag"] = etag
             response.headers["Last-Modified"] = http_date(last_modified)
             patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
         elif response.status_code == 404:
             patch_cache_control(response, public=True, max_age=60)
         return response
+
+    def process_view(self, request, view, args, kwargs):
+        if getattr(view, "validates_itself", False) or request.path == "/healthz":
+            return None
+        state = ContentState.current()
+        if state is None:
+            return None
+        tag = hashlib.sha256(f"{state.version}|{release()}|{request.get_full_path()}".encode()).hexdigest()[:32]
+        request.content_validators = (f'"{tag}"', int(state.updated_at.timestamp()))
+        return get_conditional_response(request, etag=request.content_validators[0], last_modified=request.content_validators[1])

@@ -2,7 +2,7 @@
 
 from urllib.parse import quote
 
-from django.db import models
+from django.db import connections, models
 
 from . import content
 
@@ -13,6 +13,9 @@ class Article(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     source_path = models.CharField(max_length=255, unique=True, help_text="File name within content/.")
     source_hash = models.CharField(max_length=64, help_text="Digest of the file and the parser version.")
+    source_stat = models.CharField(
+        max_length=100, blank=True, help_text="Size, mtime and parser version: equal means unchanged, without reading the file."
+    )
     title = models.CharField(max_length=300)
     region = models.CharField(max_length=50, blank=True, db_index=True)
     source = models.CharField(max_length=200, blank=True)
@@ -82,11 +85,49 @@ class Section(models.Model):
         return quote(self.anchor if index is None else self.block_id(index))
 
 
+class PageQuerySet(models.QuerySet):
+    def for_slug(self, slug):
+        """(etag, last_modified, html, html_gzip) of the article's page, or None.
+
+        The hottest query of the site, so written out: compiling it with the ORM took longer
+        than running it and answering.
+        """
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.etag, p.last_modified, p.html, p.html_gzip FROM {Page._meta.db_table} p "
+                f"JOIN {Article._meta.db_table} a ON a.id = p.article_id WHERE a.slug = %s",
+                [slug],
+            )
+            return cursor.fetchone()
+
+
+class Page(models.Model):
+    """An article's page as a reader without ?hl= gets it, rendered at load and served as stored bytes.
+
+    A table of its own, so that lists of articles never read the pages. `key` digests what the
+    page was rendered from (the article, its neighbours, the templates and code), so a load
+    renders again exactly the pages that would come out different.
+    """
+
+    article = models.OneToOneField(Article, primary_key=True, related_name="page", on_delete=models.CASCADE)
+    key = models.CharField(max_length=64)
+    etag = models.CharField(max_length=66, help_text="Strong validator: a digest of the HTML, in quotes.")
+    last_modified = models.BigIntegerField(help_text="When these bytes were first rendered, in seconds since 1970, as HTTP has it.")
+    html = models.BinaryField(help_text="UTF-8.")
+    html_gzip = models.BinaryField(help_text="The same bytes gzipped once, for the browsers that accept it.")
+
+    objects = PageQuerySet.as_manager()
+
+    def __str__(self):
+        return f"page of {self.article_id}"
+
+
 class ContentState(models.Model):
     """The published content's version: one row, changed by every load that changes anything."""
 
     version = models.CharField(max_length=64)
     article_count = models.PositiveIntegerField(default=0)
+    rendering = models.CharField(max_length=300, blank=True, help_text="What the stored pages were rendered with.")
     updated_at = models.DateTimeField()
 
     @classmethod

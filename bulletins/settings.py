@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "bulletins.middleware.SecurityHeadersMiddleware",
     "bulletins.middleware.ReadOnlyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bulletins.middleware.StoredPageMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "bulletins.middleware.ContentCachingMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +91,10 @@ DATABASES = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },
+        # One connection per worker for its life, not one per request: opening one costs more
+        # than answering from a stored page.
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": os.environ.get("BULLETINS_TEST_DB_PATH") or None},
     }
 }
@@ -99,6 +104,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Where the Markdown bulletins live; the loader publishes exactly what is here.
 BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / "content"))
+# The public address, such as https://gongbao.example.cn, for canonical and Open Graph URLs.
+# Pages are rendered once at load, not per request, so it cannot come from the Host header;
+# without it, canonical links are paths and pages carry no og:url.
+BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 
@@ -113,6 +122,9 @@ STATIC_ROOT = Path(os.environ.get("BULLETINS_STATIC_ROOT", BASE_DIR / "staticfil
 STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Pages rendered by a load that ran before collectstatic link the unhashed names instead of
+# failing; collectstatic changes the release, and the next load renders them anew.
+WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_MAX_AGE = 3600  # unhashed names only; hashed ones are cached for a year, immutable
 # How long browsers and proxies may keep a page before revalidating it (ETag, Last-Modified).
 PAGE_MAX_AGE = int(os.environ.get("BULLETINS_PAGE_MAX_AGE", "300"))

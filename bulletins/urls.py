@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import pages, views
 from .feeds import BulletinsAtomFeed, BulletinsFeed
 from .sitemaps import ArticleSitemap, HomeSitemap
 
@@ -9,7 +9,7 @@ SITEMAPS = {"home": HomeSitemap, "articles": ArticleSitemap}
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("articles/<slug:slug>/", views.article, name="article"),
+    re_path(pages.ARTICLE_PATH, views.article, name="article"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),

@@ -5,10 +5,9 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
-from markupsafe import escape
 
-from . import search
-from .models import Article, ContentState
+from . import pages, search
+from .models import Article, ContentState, Page
 
 PAGE_SIZE = 10
 MAX_LIMIT = 50
@@ -38,20 +37,20 @@ def index(request):
 
 
 def article(request, slug):
-    article = get_object_or_404(Article, slug=slug)
-    sections = list(article.sections.all())
+    """The stored page, or with ?hl= a page rendered with the searched words marked.
+
+    StoredPageMiddleware answers most requests for stored pages before they get here.
+    """
     marks = search.parse_marks(request.GET.get("hl", ""))
-    for section in sections:
-        section.marked_title = search.highlight_html(escape(section.title), marks)
-        section.marked_html = search.highlight_html(section.html, marks)
-    context = {
-        "article": article,
-        "sections": sections,
-        "toc": [section for section in sections if section.title],
-        "previous": article.previous(),
-        "next": article.next(),
-    }
-    return render(request, "article.html", context)
+    if not marks:
+        page = Page.objects.for_slug(slug)
+        if page is not None:
+            return pages.stored_page_response(request, *page)
+    article = get_object_or_404(Article, slug=slug)
+    return HttpResponse(pages.render_article(article, article.previous(), article.next(), marks, request))
+
+
+article.validates_itself = True  # ContentCachingMiddleware leaves its validators alone
 
 
 def search_page(request):

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn and runserver: the content is loaded here, before serving."""
+"""WSGI entry point for gunicorn and runserver: content/ is published here (loader.load_at_startup)."""
 
 import os
 
@@ -10,8 +10,4 @@ application = get_wsgi_application()
 
 from bulletins.loader import load_at_startup  # noqa: E402  (needs the apps set up above)
 
-load_at_startup()
-
-from bulletins.search import tokenizer  # noqa: E402
-
-tokenizer()  # jieba's dictionary, once per worker at start rather than on its first search
+startup = load_at_startup()  # the background check's thread, or the first load's report

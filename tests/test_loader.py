@@ -205,3 +205,71 @@ def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+RESTART = textwrap.dedent(
+    """
+    import threading
+    import bulletins.wsgi  # a restart: the database already publishes content/
+    from bulletins.models import Article
+    print("=", isinstance(bulletins.wsgi.startup, threading.Thread))  # serving at once, checking aside
+    bulletins.wsgi.startup.join(60)
+    print("=", Article.objects.get(slug="jiangsu-social-assistance-2023").title)
+    """
+)
+
+
+def test_a_restart_serves_at_once_and_loads_changes_in_the_background(tmp_path, content_dir):
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content_dir)
+    assert run_python("import bulletins.wsgi", env).returncode == 0
+    path = content_dir / "01-jiangsu-social-assistance-2023.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: 江苏省召开", "title: 江苏召开"), encoding="utf-8")
+    result = run_python(RESTART, env)
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stdout.splitlines() if line.startswith("= ")]  # not the log's
+    assert printed == ["= True", "= 江苏召开2023年全省社会救助工作会议"]
+
+
+def test_a_worker_leaves_the_check_to_one_that_holds_the_lock(tmp_path):
+    env = site_env(tmp_path)
+    assert run_python("import bulletins.wsgi", env).returncode == 0
+    code = textwrap.dedent(
+        """
+        import django
+        django.setup()
+        from bulletins.loader import exclusive_lock
+        with exclusive_lock() as held:
+            print(held, flush=True)
+            input()
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        other = run_python("import django; django.setup()\nfrom bulletins.loader import exclusive_lock\n"
+                           "with exclusive_lock(wait=False) as held: print(held)", env)
+        assert other.stdout.split()[-1] == "False"
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
+    env = site_env(tmp_path)
+    code = textwrap.dedent(
+        """
+        import django
+        django.setup()
+        from django.db import connection
+        from bulletins.loader import migrations_pending
+        print(migrations_pending())
+        from django.core.management import call_command
+        call_command("migrate", verbosity=0)
+        print(migrations_pending())
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM django_migrations WHERE name = (SELECT max(name) FROM django_migrations)")
+        print(migrations_pending())
+        """
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "True"]

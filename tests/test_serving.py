@@ -93,14 +93,23 @@ def test_pages_carry_validators_and_answer_conditional_requests(client):
     assert client.get("/").get("ETag") != response["ETag"]  # one validator per URL
 
 
+def edit(path, old, new):
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
 @pytest.mark.django_db
-def test_reloading_changed_content_changes_the_validators(client, content_dir):
+def test_a_page_keeps_its_validators_until_its_own_bytes_change(client, content_dir):
     before = client.get(CQ)
-    path = content_dir / "01-jiangsu-social-assistance-2023.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作讲话"), encoding="utf-8")
+    edit(content_dir / "01-jiangsu-social-assistance-2023.md", "出席会议并讲话", "出席会议并作讲话")
     load_content(content_dir)
-    after = client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 304  # a neighbour's body
+    assert client.get(JS, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 200
+
+    edit(content_dir / "01-jiangsu-social-assistance-2023.md", "title: 江苏省召开", "title: 江苏召开")
+    load_content(content_dir)
+    after = client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"])  # a neighbour's title: the pager changed
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert "上一篇：江苏召开" in after.content.decode()
 
 
 @pytest.mark.django_db

@@ -5,6 +5,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from bulletins.models import Article
+from bulletins.pages import render_article
+
 from .test_serving import SECURITY_HEADERS
 
 pytestmark = pytest.mark.django_db
@@ -59,12 +62,23 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_off_search(client):
 
 
 def test_article_has_canonical_url_and_open_graph(client):
-    html = client.get("/articles/chongqing-yutong-shouhu/", {"hl": "儿童"}).content.decode()
-    assert '<link rel="canonical" href="http://testserver/articles/chongqing-yutong-shouhu/">' in html
+    html = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
+    assert '<link rel="canonical" href="/articles/chongqing-yutong-shouhu/">' in html
+    assert "og:url" not in html  # no absolute URL to give without BULLETINS_SITE_URL
     assert '<meta property="og:type" content="article">' in html
     assert '<meta property="og:title" content="重庆启动“渝童守护”行动 进一步健全未成年人保护体系">' in html
     assert re.search(r'<meta property="og:description" content="记者从重庆市民政局了解到，[^"]+">', html)
     assert '<link rel="alternate" type="application/atom+xml"' in html
+
+
+def test_canonical_and_open_graph_urls_are_absolute_under_the_site_url(client, settings):
+    settings.BULLETINS_SITE_URL = "https://gongbao.example.cn"
+    article = Article.objects.get(slug="chongqing-yutong-shouhu")
+    html = render_article(article, article.previous(), article.next())
+    assert '<link rel="canonical" href="https://gongbao.example.cn/articles/chongqing-yutong-shouhu/">' in html
+    assert '<meta property="og:url" content="https://gongbao.example.cn/articles/chongqing-yutong-shouhu/">' in html
+    home = client.get("/").content.decode()
+    assert '<meta property="og:url" content="https://gongbao.example.cn/">' in home
 
 
 def test_favicon_is_linked_and_served(client):

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bulletins.loader import check_content, load_at_startup
+from bulletins.loader import check_content, migrate_and_load
 
 
 class Command(BaseCommand):
-    help = "Publish the Markdown bulletins of BULLETINS_CONTENT_DIR, as every start of the site does."
+    help = "Publish the Markdown bulletins of BULLETINS_CONTENT_DIR, as every start of the site does, and wait for it."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -21,7 +21,7 @@ class Command(BaseCommand):
                 raise CommandError("\n".join(str(p) for p in problems) + f"\n{len(problems)} problem(s) found.")
             self.stdout.write(self.style.SUCCESS("All bulletins are valid."))
             return
-        report = load_at_startup()
+        report = migrate_and_load()
         self.stdout.write(str(report))
         if report.refused:
             raise CommandError("\n".join(str(error) for error in report.refused))

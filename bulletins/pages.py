@@ -1,0 +1,141 @@
+"""Article pages, rendered once when content loads and stored, so a reader is answered with bytes.
+
+A page depends on its article, the articles before and after it (the pager), the templates
+and code (the release) and the site's URL. Each stored page keeps a digest of those, and a
+load renders again exactly the pages whose digest changed: after a restart with nothing
+changed, none; after one file changed, that page and its two neighbours'.
+"""
+
+import gzip
+import hashlib
+import re
+import time
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from markupsafe import escape
+
+from . import search
+from .models import Article, Page
+
+RELEASE_SUFFIXES = {".py", ".html", ".txt"}
+# An article's URL, for urls.py and for StoredPageMiddleware alike.
+ARTICLE_PATH = r"^articles/(?P<slug>[-a-zA-Z0-9_]+)/$"
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
+
+
+@cache
+def release():
+    """A digest of the code, templates and static files' names, so a deploy renders pages anew."""
+    digest = hashlib.sha256()
+    for root in (settings.BASE_DIR / "bulletins", settings.BASE_DIR / "templates"):
+        for path in sorted(Path(root).rglob("*")):
+            if path.suffix in RELEASE_SUFFIXES and path.is_file():
+                digest.update(path.read_bytes())
+    manifest = Path(settings.STATIC_ROOT) / getattr(staticfiles_storage, "manifest_name", "")
+    if manifest.is_file():
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def rendering():
+    """What every page is rendered with: while it holds and no article changes, no page does."""
+    return f"{release()} {settings.BULLETINS_SITE_URL}"
+
+
+def page_key(source_hash, previous, following):
+    """What a page is rendered from; `previous` and `following` are (slug, title) or None."""
+    parts = [rendering(), source_hash, repr(previous), repr(following)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def render_article(article, previous, following, marks=(), request=None):
+    """The article's page as HTML; with `marks`, the searched words are in <mark>."""
+    sections = list(article.sections.all())
+    for section in sections:
+        section.marked_title = search.highlight_html(escape(section.title), marks)
+        section.marked_html = search.highlight_html(section.html, marks)
+    context = {
+        "article": article,
+        "sections": sections,
+        "toc": [section for section in sections if section.title],
+        "previous": previous,
+        "next": following,
+    }
+    return render_to_string("article.html", context, request=request)
+
+
+def neighbours():
+    """Each article's id and source hash with its neighbours' (slug, title), in reading order.
+
+    Streams the articles with a window of three, so the archive is never all in memory.
+    """
+    rows = Article.objects.order_by("order", "slug").values_list("id", "slug", "title", "source_hash", "page__key")
+    previous = current = None
+    for row in rows.iterator(chunk_size=2000):
+        if current is not None:
+            yield current, previous, (row[1], row[2])
+            previous = (current[1], current[2])
+        current = row
+    if current is not None:
+        yield current, previous, None
+
+
+def refresh_pages(batch=500):
+    """Render and store every page whose key changed; return how many were rendered."""
+    stale, rendered = {}, 0
+    for (article_id, _, _, source_hash, stored_key), previous, following in neighbours():
+        key = page_key(source_hash, previous, following)
+        if key != stored_key:
+            stale[article_id] = (key, previous, following)
+        if len(stale) == batch:
+            rendered += store_pages(stale)
+            stale = {}
+    return rendered + store_pages(stale)
+
+
+def store_pages(stale):
+    """Render the pages of `stale` ({article id: (key, previous, following)}) and store them.
+
+    A page that comes out byte for byte as stored keeps its validators, Last-Modified included.
+    """
+    stored = dict(Page.objects.filter(pk__in=stale).values_list("pk", "etag"))
+    last_modified = dict(Page.objects.filter(pk__in=stale).values_list("pk", "last_modified"))
+    now = int(time.time())
+    rows = []
+    for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
+        key, previous, following = stale[article.pk]
+        html = render_article(
+            article,
+            Article(slug=previous[0], title=previous[1]) if previous else None,
+            Article(slug=following[0], title=following[1]) if following else None,
+        ).encode()
+        etag = 'W/"%s"' % hashlib.sha256(html).hexdigest()[:32]  # weak: the gzipped bytes share it
+        modified = last_modified[article.pk] if stored.get(article.pk) == etag else now
+        rows.append(Page(article=article, key=key, etag=etag, last_modified=modified, html=html, html_gzip=gzip.compress(html, mtime=0)))
+    Page.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["article"], update_fields=["key", "etag", "last_modified", "html", "html_gzip"]
+    )
+    return len(rows)
+
+
+def stored_page_response(request, etag, last_modified, html, html_gzip):
+    """A stored page's bytes, gzipped for the browsers that accept it, with its own validators."""
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        gzipped = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) is not None
+        response = HttpResponse(html_gzip if gzipped else html)
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+        response.headers["Content-Length"] = len(response.content)
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified)
+    response.headers["Vary"] = "Accept-Encoding"
+    patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
+    return response

@@ -1,0 +1,123 @@
+"""Article pages rendered once at load and answered as stored bytes."""
+
+import gzip
+import os
+
+import pytest
+
+from bulletins.loader import load_content
+from bulletins.models import Article, Page
+from bulletins.pages import render_article
+
+from .support import CONTENT, run_python, site_env
+
+CQ = "chongqing-yutong-shouhu"
+JIANGSU_FILE = "01-jiangsu-social-assistance-2023.md"
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_article_has_a_stored_page_equal_to_a_fresh_rendering():
+    for article in Article.objects.all():
+        page = Page.objects.get(article=article)
+        assert bytes(page.html) == render_article(article, article.previous(), article.next()).encode()
+        assert gzip.decompress(page.html_gzip) == bytes(page.html)
+
+
+def test_a_page_is_answered_with_its_stored_bytes(client):
+    page = Page.objects.get(article__slug=CQ)
+    response = client.get(f"/articles/{CQ}/")
+    assert response.content == bytes(page.html)
+    assert response["ETag"] == page.etag and response["Content-Length"] == str(len(page.html))
+    assert response["Vary"] == "Accept-Encoding" and "Content-Encoding" not in response
+
+
+def test_browsers_that_accept_gzip_get_the_stored_gzip(client):
+    response = client.get(f"/articles/{CQ}/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == client.get(f"/articles/{CQ}/").content
+    assert response["ETag"] == client.get(f"/articles/{CQ}/")["ETag"]
+
+
+def test_a_missing_page_is_rendered_on_request(client):
+    expected = client.get(f"/articles/{CQ}/").content
+    Page.objects.filter(article__slug=CQ).delete()
+    assert client.get(f"/articles/{CQ}/").content == expected
+
+
+def test_marked_words_are_rendered_on_request_not_stored(client):
+    html = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content.decode()
+    assert "<mark>儿童主任</mark>" in html
+    assert b"<mark>" not in bytes(Page.objects.get(article__slug=CQ).html)
+
+
+def test_a_restart_with_nothing_changed_reads_and_renders_nothing(content_dir):
+    load_content(content_dir)
+    # Same size and modification time, other bytes: like make and git, the loader trusts the
+    # file's stat and does not read it, which proves it reads nothing on such a restart.
+    path = content_dir / JIANGSU_FILE
+    stat = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace("出席会议并讲话".encode(), "出席会议并作话".encode()))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    report = load_content(content_dir)
+    assert report.loaded == [] and report.rendered == 0
+    assert len(report.unchanged) == 3
+
+
+def test_a_touched_file_is_read_once_and_its_new_stat_remembered(content_dir):
+    load_content(content_dir)
+    path = content_dir / JIANGSU_FILE
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    report = load_content(content_dir)
+    assert report.loaded == [] and report.rendered == 0
+    stat = path.stat()
+    path.write_bytes(path.read_bytes().replace("出席会议并讲话".encode(), "出席会议并作话".encode()))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_content(content_dir).loaded == []  # the touched stat was stored: not read again
+
+
+def test_a_changed_body_renders_only_its_own_page(content_dir):
+    load_content(content_dir)
+    path = content_dir / JIANGSU_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作讲话"), encoding="utf-8")
+    report = load_content(content_dir)
+    assert report.loaded == [JIANGSU_FILE] and report.rendered == 1
+    assert "出席会议并作讲话" in bytes(Page.objects.get(article__source_path=JIANGSU_FILE).html).decode()
+
+
+def test_a_changed_title_renders_its_page_and_its_neighbours(content_dir):
+    load_content(content_dir)
+    path = content_dir / JIANGSU_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("title: 江苏省召开", "title: 江苏召开"), encoding="utf-8")
+    assert load_content(content_dir).rendered == 2  # itself and the next one's pager; it has no previous
+    assert "上一篇：江苏召开" in bytes(Page.objects.get(article__slug=CQ).html).decode()
+
+
+def test_removing_an_article_renders_the_pages_that_linked_to_it(content_dir):
+    load_content(content_dir)
+    (content_dir / "02-chongqing-yutong-shouhu.md").unlink()
+    report = load_content(content_dir)
+    assert report.removed == ["02-chongqing-yutong-shouhu.md"] and report.rendered == 2
+    jiangsu = bytes(Page.objects.get(article__source_path=JIANGSU_FILE).html).decode()
+    assert "下一篇：深圳" in jiangsu and CQ not in jiangsu
+
+
+def test_serving_pages_does_not_load_jieba(tmp_path):
+    """jieba's dictionary takes a second to load: the first page must not wait for it."""
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=CONTENT)
+    assert run_python("import bulletins.wsgi", env, timeout=120).returncode == 0  # the first load segments
+    code = """
+import sys
+import bulletins.wsgi
+from django.test import Client
+client = Client(HTTP_HOST="localhost")
+assert client.get("/articles/chongqing-yutong-shouhu/").status_code == 200
+assert client.get("/").status_code == 200
+print("jieba" in sys.modules)
+assert client.get("/search/", {"q": "儿童主任"}).status_code == 200
+print("jieba" in sys.modules)
+"""
+    result = run_python(code, env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["False", "True"]
