@@ -24,6 +24,7 @@ from . import content, pages, search
 from .models import Article, ContentState, Section
 
 logger = logging.getLogger(__name__)
+SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per statement, not per row
 
 
 @dataclass
@@ -141,10 +142,10 @@ def load_content(directory=None):
             if bulletin.path in published:
                 article_id = published[bulletin.path].id
                 Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
-        for bulletin in bulletins:
-            article = published.get(bulletin.path)
-            save_bulletin(bulletin, article and article.id, stats[bulletin.path])
-            report.loaded.append(bulletin.path)
+        for start in range(0, len(bulletins), SAVE_BATCH):
+            batch = bulletins[start : start + SAVE_BATCH]
+            save_bulletins(batch, {b.path: published[b.path].id for b in batch if b.path in published}, stats)
+            report.loaded += [bulletin.path for bulletin in batch]
         state = ContentState.current()
         if report.loaded or report.removed or state is None or state.rendering != pages.rendering():
             report.rendered = pages.refresh_pages()
@@ -153,27 +154,36 @@ def load_content(directory=None):
     return report
 
 
-def save_bulletin(bulletin, article_id, source_stat):
-    article = Article(
-        id=article_id,
-        source_path=bulletin.path,
-        slug=bulletin.slug,
-        source_hash=bulletin.digest,
-        source_stat=source_stat,
-        title=bulletin.title,
-        region=bulletin.region,
-        source=bulletin.source,
-        byline=bulletin.byline,
-        date=bulletin.date,
-        order=bulletin.order,
-        summary=bulletin.summary,
-        loaded_at=timezone.now(),
-    )
-    if article_id is None:
-        article.save(force_insert=True)
-    else:
-        article.save(force_update=True)
-        article.sections.all().delete()
+def save_bulletins(bulletins, ids, stats):
+    """Write bulletins with their sections and index rows, in a few statements for the lot.
+
+    `ids` maps the path of each bulletin already published to its article's id, which it keeps
+    (and with it its stored page, until the page is rendered again).
+    """
+    now = timezone.now()
+    articles = [
+        Article(
+            id=ids.get(bulletin.path),
+            source_path=bulletin.path,
+            slug=bulletin.slug,
+            source_hash=bulletin.digest,
+            source_stat=stats[bulletin.path],
+            title=bulletin.title,
+            region=bulletin.region,
+            source=bulletin.source,
+            byline=bulletin.byline,
+            date=bulletin.date,
+            order=bulletin.order,
+            summary=bulletin.summary,
+            loaded_at=now,
+        )
+        for bulletin in bulletins
+    ]
+    rewritten = [article for article in articles if article.id is not None]
+    Article.objects.bulk_create([article for article in articles if article.id is None])
+    if rewritten:
+        Article.objects.bulk_update(rewritten, [f.name for f in Article._meta.concrete_fields if not f.primary_key])
+        Section.objects.filter(article__in=rewritten).delete()
     sections = Section.objects.bulk_create(
         Section(
             article=article,
@@ -184,10 +194,10 @@ def save_bulletin(bulletin, article_id, source_stat):
             html=section.html,
             text="\n".join(section.paragraphs),
         )
+        for article, bulletin in zip(articles, bulletins, strict=True)
         for position, section in enumerate(bulletin.sections, start=1)
     )
-    search.index_sections(article, sections)
-    return article
+    search.index_sections(sections)
 
 
 def update_state():

@@ -282,15 +282,15 @@ def parse_marks(value, limit=10):
 # -- the index in the database --------------------------------------------------------------
 
 
-def index_sections(article, sections):
-    """Add an article's sections to the index (a trigger takes deleted sections out)."""
+def index_sections(sections):
+    """Add saved sections, each with its article, to the index (a trigger takes deleted ones out)."""
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams) VALUES (%s, %s, %s, %s, %s)",
-            [(s.pk, *index_columns(article.title, s.title, s.text)) for s in sections],
+            [(s.pk, *index_columns(s.article.title, s.title, s.text)) for s in sections],
         )
         cursor.executemany(
-            "INSERT INTO search_region (section_id, region) VALUES (%s, %s)", [(s.pk, article.region) for s in sections]
+            "INSERT INTO search_region (section_id, region) VALUES (%s, %s)", [(s.pk, s.article.region) for s in sections]
         )
 
 
