@@ -5,11 +5,14 @@ A file that fails to parse is refused with its line, and its last good version s
 """
 
 import fcntl
+import functools
 import hashlib
 import logging
+import multiprocessing
 import os
 import threading
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from .models import Article, ContentState, Section
 
 logger = logging.getLogger(__name__)
 SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per statement, not per row
+POOL_MIN_FILES = 200  # below, forking the workers costs more than it saves
 
 
 @dataclass
@@ -58,15 +62,39 @@ def file_stat(entry):
     return f"{stat.st_size}:{stat.st_mtime_ns}:{content.PARSER_VERSION}"
 
 
-def parse_files(files):
+def parse_file(name_and_data):
+    """A Bulletin, or the ContentError that refuses the file: returned, so a pool can map it."""
+    try:
+        return content.parse_bulletin(*name_and_data)
+    except content.ContentError as error:
+        return error
+
+
+def parse_files(files, parse=map):
     """Parse (file, bytes) pairs; return the bulletins and the errors."""
     bulletins, errors = [], []
-    for entry, data in files:
-        try:
-            bulletins.append(content.parse_bulletin(entry.name, data))
-        except content.ContentError as error:
-            errors.append(error)
+    for result in parse(parse_file, [(entry.name, data) for entry, data in files]):
+        (errors if isinstance(result, content.ContentError) else bulletins).append(result)
     return bulletins, errors
+
+
+@contextmanager
+def worker_pool(files):
+    """A map for parsing and segmenting: over BULLETINS_LOAD_PROCESSES processes (one per core by
+    default) for a large load, else the built-in.
+
+    jieba's segmentation is most of a load's time and runs on one core. The workers are forked
+    with the parent's jieba dictionary, and only from a process with no other thread: fork
+    copies just the calling thread, and another may hold a lock that the copy would wait on for
+    ever. A server's background load therefore stays in its thread.
+    """
+    processes = settings.BULLETINS_LOAD_PROCESSES
+    if files < POOL_MIN_FILES or processes < 2 or threading.active_count() > 1:
+        yield map
+        return
+    search.tokenizer()
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield functools.partial(pool.map, chunksize=32)
 
 
 def claim_slugs(bulletins, owners):
@@ -108,7 +136,7 @@ def load_content(directory=None):
     """Bring the database in line with `directory`; return what was done."""
     directory = content_directory(directory)
     report = LoadReport()
-    with transaction.atomic():
+    with transaction.atomic(), ExitStack() as stack:
         rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
         published = {path: Published(*row) for path, *row in rows}
         files = content_files(directory)
@@ -130,7 +158,8 @@ def load_content(directory=None):
                 continue
             changed.append((entry, data))
 
-        bulletins, report.refused = parse_files(changed)
+        pool = stack.enter_context(worker_pool(len(changed)))
+        bulletins, report.refused = parse_files(changed, pool)
         staying = {*report.unchanged, *(error.path for error in report.refused)}
         # Slugs held by articles that stay as they are: unchanged files and refused ones.
         owners = {a.slug: name for name, a in published.items() if name in staying}
@@ -144,7 +173,7 @@ def load_content(directory=None):
                 Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
         for start in range(0, len(bulletins), SAVE_BATCH):
             batch = bulletins[start : start + SAVE_BATCH]
-            save_bulletins(batch, {b.path: published[b.path].id for b in batch if b.path in published}, stats)
+            save_bulletins(batch, {b.path: published[b.path].id for b in batch if b.path in published}, stats, pool)
             report.loaded += [bulletin.path for bulletin in batch]
         state = ContentState.current()
         if report.loaded or report.removed or state is None or state.rendering != pages.rendering():
@@ -154,7 +183,7 @@ def load_content(directory=None):
     return report
 
 
-def save_bulletins(bulletins, ids, stats):
+def save_bulletins(bulletins, ids, stats, segment=map):
     """Write bulletins with their sections and index rows, in a few statements for the lot.
 
     `ids` maps the path of each bulletin already published to its article's id, which it keeps
@@ -197,7 +226,7 @@ def save_bulletins(bulletins, ids, stats):
         for article, bulletin in zip(articles, bulletins, strict=True)
         for position, section in enumerate(bulletin.sections, start=1)
     )
-    search.index_sections(sections)
+    search.index_sections(sections, segment)
 
 
 def update_state():

@@ -282,12 +282,21 @@ def parse_marks(value, limit=10):
 # -- the index in the database --------------------------------------------------------------
 
 
-def index_sections(sections):
-    """Add saved sections, each with its article, to the index (a trigger takes deleted ones out)."""
+def section_columns(texts):
+    """index_columns of an (article title, section title, text) triple, for a pool's map."""
+    return index_columns(*texts)
+
+
+def index_sections(sections, segment=map):
+    """Add saved sections, each with its article, to the index (a trigger takes deleted ones out).
+
+    `segment` maps section_columns over the sections' texts: the built-in map, or a pool's.
+    """
+    columns = segment(section_columns, [(s.article.title, s.title, s.text) for s in sections])
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO search_index (rowid, title_words, body_words, title_grams, body_grams) VALUES (%s, %s, %s, %s, %s)",
-            [(s.pk, *index_columns(s.article.title, s.title, s.text)) for s in sections],
+            [(s.pk, *row) for s, row in zip(sections, columns, strict=True)],
         )
         cursor.executemany(
             "INSERT INTO search_region (section_id, region) VALUES (%s, %s)", [(s.pk, s.article.region) for s in sections]

@@ -108,6 +108,8 @@ BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / 
 # Pages are rendered once at load, not per request, so it cannot come from the Host header;
 # without it, canonical links are paths and pages carry no og:url.
 BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
+# Processes a large load parses and segments in; 1 keeps every load in one process.
+BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 

@@ -4,13 +4,18 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
+from bench.archive import write_archive
+from bulletins import loader
 from bulletins.loader import check_content, load_content
 from bulletins.models import Article, ContentState, Section
+from bulletins.search import index_columns
 
 from .support import CONTENT, FIXTURES, ROOT, run_python, site_env
 
@@ -273,3 +278,35 @@ def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
     result = run_python(code, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False", "True"]
+
+
+def test_a_large_load_parses_and_segments_in_worker_processes_to_the_same_index(tmp_path, monkeypatch, settings):
+    write_archive(tmp_path / "archive", 24)
+    monkeypatch.setattr(loader, "POOL_MIN_FILES", 20)
+    settings.BULLETINS_LOAD_PROCESSES = 2
+    with loader.worker_pool(24) as pool:
+        assert pool is not map  # this load will use the workers
+    report = load_content(tmp_path / "archive")
+    assert len(report.loaded) == 24 and not report.refused
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rowid, title_words, body_words, title_grams, body_grams FROM search_index")
+        indexed = {row[0]: row[1:] for row in cursor.fetchall()}
+    sections = Section.objects.filter(article__source_path__in=report.loaded).select_related("article")
+    assert len(sections) > 24
+    for section in sections:
+        assert indexed[section.pk] == index_columns(section.article.title, section.title, section.text)
+
+
+def test_a_load_in_a_thread_stays_in_its_process(monkeypatch, settings):
+    monkeypatch.setattr(loader, "POOL_MIN_FILES", 0)
+    settings.BULLETINS_LOAD_PROCESSES = 2
+    seen = []
+
+    def pool_in_thread():
+        with loader.worker_pool(1000) as pool:
+            seen.append(pool)
+
+    thread = threading.Thread(target=pool_in_thread)
+    thread.start()
+    thread.join()
+    assert seen == [map]

@@ -121,3 +121,12 @@ print("jieba" in sys.modules)
     result = run_python(code, env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["False", "True"]
+
+
+def test_a_shared_link_with_other_parameters_still_gets_the_stored_page(client):
+    response = client.get(f"/articles/{CQ}/", {"utm_source": "wechat"})
+    assert response.content == bytes(Page.objects.get(article__slug=CQ).html)
+
+
+def test_a_stored_page_refuses_a_host_outside_allowed_hosts(client):
+    assert client.get(f"/articles/{CQ}/", HTTP_HOST="evil.example").status_code == 400
