@@ -8,10 +8,8 @@ import fcntl
 import functools
 import hashlib
 import logging
-import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +90,9 @@ def worker_pool(files):
     if files < POOL_MIN_FILES or processes < 2 or threading.active_count() > 1:
         yield map
         return
+    import multiprocessing  # here, not above: a start with nothing to load need not import it
+    from concurrent.futures import ProcessPoolExecutor
+
     search.tokenizer()
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         yield functools.partial(pool.map, chunksize=32)
