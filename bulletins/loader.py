@@ -297,16 +297,29 @@ def migrate_and_load():
         return load_content()
 
 
-def load_at_startup():
+def load_at_startup(check_here=True):
     """Called from wsgi.py, not AppConfig.ready(), as Django advises; returns the thread or the report.
 
     A database that already publishes content is served from the first request on: a restart
     does not wait for every file of the archive to be checked, nor for another worker's check,
     but checks in a thread of its own. A fresh database is loaded first.
+
+    check_here=False is for gunicorn's master (gunicorn.conf.py): it forks the workers, so it
+    starts no thread and keeps no connection; each worker calls check_in_background() instead.
     """
+    report = None
     if migrations_pending() or ContentState.current() is None:
-        return migrate_and_load()  # under the lock, which makes the other workers wait for it
-    content_directory()  # a wrong setting still stops the start, not just a thread
+        report = migrate_and_load()  # under the lock, which makes the other workers wait for it
+    else:
+        content_directory()  # a wrong setting still stops the start, not just a thread
+        if check_here:
+            return check_in_background()
+    if not check_here:
+        connections.close_all()  # a forked worker must open its own
+    return report
+
+
+def check_in_background():
     thread = threading.Thread(target=load_in_background, name="bulletins-load", daemon=True)
     thread.start()
     return thread

@@ -10,4 +10,5 @@ application = get_wsgi_application()
 
 from bulletins.loader import load_at_startup  # noqa: E402  (needs the apps set up above)
 
-startup = load_at_startup()  # the background check's thread, or the first load's report
+# The background check's thread, or the first load's report; see gunicorn.conf.py for the flag.
+startup = load_at_startup(check_here=not os.environ.get("BULLETINS_CHECK_AFTER_FORK"))

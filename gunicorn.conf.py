@@ -1,0 +1,22 @@
+"""gunicorn's settings for this site, read from the working directory by `make run` and the tests.
+
+The app is imported once, in the master, and the workers are forked from it: they share its
+memory and answer from the moment they exist, however many start on how few cores. Each
+worker then checks content/ in a thread of its own (one does the work; see
+bulletins.loader.load_at_startup). That is also how a graceful reload (HUP) publishes changed
+content: its new workers are forked from the master, which does not import the app again, so
+a change of code needs a restart.
+"""
+
+import os
+
+preload_app = True
+
+# Read by bulletins/wsgi.py in the master: check content/ after the fork, in the workers.
+os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"
+
+
+def post_worker_init(worker):
+    from bulletins.loader import check_in_background
+
+    check_in_background()
