@@ -67,7 +67,7 @@ class StoredPageMiddleware:
 
     def __call__(self, request):
         match = self.article_path.match(request.path_info)
-        if match and "hl" not in request.GET:
+        if match and not (request.META.get("QUERY_STRING") and "hl" in request.GET):
             request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
             page = Page.objects.for_slug(match["slug"])
             if page is not None:

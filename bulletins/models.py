@@ -111,7 +111,7 @@ class Page(models.Model):
 
     article = models.OneToOneField(Article, primary_key=True, related_name="page", on_delete=models.CASCADE)
     key = models.CharField(max_length=64)
-    etag = models.CharField(max_length=66, help_text="Strong validator: a digest of the HTML, in quotes.")
+    etag = models.CharField(max_length=66, help_text="A weak validator (the gzipped bytes share it): a digest of the HTML.")
     last_modified = models.BigIntegerField(help_text="When these bytes were first rendered, in seconds since 1970, as HTTP has it.")
     html = models.BinaryField(help_text="UTF-8.")
     html_gzip = models.BinaryField(help_text="The same bytes gzipped once, for the browsers that accept it.")

@@ -3,7 +3,7 @@
 A page depends on its article, the articles before and after it (the pager), the templates
 and code (the release) and the site's URL. Each stored page keeps a digest of those, and a
 load renders again exactly the pages whose digest changed: after a restart with nothing
-changed, none; after one file changed, that page and its two neighbours'.
+changed, none; after one file changed, its page, and its neighbours' if its title or slug did.
 """
 
 import gzip
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
 
@@ -28,6 +28,7 @@ RELEASE_SUFFIXES = {".py", ".html", ".txt"}
 # An article's URL, for urls.py and for StoredPageMiddleware alike.
 ARTICLE_PATH = r"^articles/(?P<slug>[-a-zA-Z0-9_]+)/$"
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
+CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 
 
 @cache
@@ -127,15 +128,19 @@ def store_pages(stale):
 
 def stored_page_response(request, etag, last_modified, html, html_gzip):
     """A stored page's bytes, gzipped for the browsers that accept it, with its own validators."""
-    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
-    if response is None:
-        gzipped = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) is not None
-        response = HttpResponse(html_gzip if gzipped else html)
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
-        response.headers["Content-Length"] = len(response.content)
-    response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(last_modified)
-    response.headers["Vary"] = "Accept-Encoding"
-    patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
-    return response
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(last_modified),
+        "Vary": "Accept-Encoding",
+        "Cache-Control": f"public, max-age={settings.PAGE_MAX_AGE}",
+    }
+    if any(header in request.META for header in CONDITIONAL_HEADERS):
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        if response is not None:
+            for name, value in headers.items():
+                response.headers[name] = value
+            return response
+    if ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        html, headers["Content-Encoding"] = html_gzip, "gzip"
+    headers["Content-Length"] = len(html)
+    return HttpResponse(html, headers=headers)

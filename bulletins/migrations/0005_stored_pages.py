@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('article', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='page', serialize=False, to='bulletins.article')),
                 ('key', models.CharField(max_length=64)),
-                ('etag', models.CharField(help_text='Strong validator: a digest of the HTML, in quotes.', max_length=66)),
+                ('etag', models.CharField(help_text='A weak validator (the gzipped bytes share it): a digest of the HTML.', max_length=66)),
                 ('last_modified', models.BigIntegerField(help_text='When these bytes were first rendered, in seconds since 1970, as HTTP has it.')),
                 ('html', models.BinaryField(help_text='UTF-8.')),
                 ('html_gzip', models.BinaryField(help_text='The same bytes gzipped once, for the browsers that accept it.')),
