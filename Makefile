@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: run test check bench load browser clean
+.PHONY: run test check bench load wrk browser clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py check --fail-level WARNING
@@ -24,12 +24,18 @@ test: $(VENV)/.test-installed browser $(AXE)
 check: $(VENV)/.run-installed
 	$(BIN)/python manage.py loadbulletins --check
 
-bench: $(VENV)/.test-installed
-	$(BIN)/python bench/search_latency.py
+# Issue 6's figures at 10,000 synthetic bulletins (BULLETINS=1000 for a quick run); each prints a table.
+BULLETINS ?= 10000
+bench: $(VENV)/.test-installed wrk
+	$(BIN)/python bench/loading.py --bulletins $(BULLETINS)
+	$(BIN)/python bench/serving.py --bulletins $(BULLETINS)
+	$(BIN)/python bench/search_latency.py --bulletins $(BULLETINS)
 
-load: $(VENV)/.test-installed
-	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null)
+load: $(VENV)/.test-installed wrk
 	$(BIN)/python bench/load_test.py
+
+wrk:
+	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null)
 
 $(VENV)/.run-installed: requirements.lock
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
