@@ -101,24 +101,26 @@ def refresh_pages(batch=500):
     return rendered + store_pages(stale)
 
 
+def neighbour(slug_and_title):
+    """An unsaved Article, enough for the pager's link, from a (slug, title) pair or None."""
+    return Article(slug=slug_and_title[0], title=slug_and_title[1]) if slug_and_title else None
+
+
 def store_pages(stale):
     """Render the pages of `stale` ({article id: (key, previous, following)}) and store them.
 
     A page that comes out byte for byte as stored keeps its validators, Last-Modified included.
     """
-    stored = dict(Page.objects.filter(pk__in=stale).values_list("pk", "etag"))
-    last_modified = dict(Page.objects.filter(pk__in=stale).values_list("pk", "last_modified"))
+    existing = Page.objects.filter(pk__in=stale).values_list("pk", "etag", "last_modified")
+    stored = {pk: (etag, modified) for pk, etag, modified in existing}
     now = int(time.time())
     rows = []
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
-        html = render_article(
-            article,
-            Article(slug=previous[0], title=previous[1]) if previous else None,
-            Article(slug=following[0], title=following[1]) if following else None,
-        ).encode()
+        html = render_article(article, neighbour(previous), neighbour(following)).encode()
         etag = 'W/"%s"' % hashlib.sha256(html).hexdigest()[:32]  # weak: the gzipped bytes share it
-        modified = last_modified[article.pk] if stored.get(article.pk) == etag else now
+        old_etag, old_modified = stored.get(article.pk, (None, None))
+        modified = old_modified if old_etag == etag else now
         rows.append(Page(article=article, key=key, etag=etag, last_modified=modified, html=html, html_gzip=gzip.compress(html, mtime=0)))
     Page.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["article"], update_fields=["key", "etag", "last_modified", "html", "html_gzip"]
