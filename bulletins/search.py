@@ -312,26 +312,29 @@ class Hit:
 def matches(query, region=None, limit=10, offset=0):
     """Hits for a parsed query, best first, with the total and the count per region.
 
-    Regions come from the narrow search_region table: neither query reads the FTS5 table's
-    stored rows or joins the wide section and article tables.
+    One statement evaluates the MATCH once: FTS5 scores every match before it can sort, and
+    the region counts are taken from the same scored rows, as SQLite keeps them
+    (MATERIALIZED) rather than matching again. Regions come from the narrow search_region
+    table: the FTS5 table's stored rows and the wide section and article tables are not read.
     """
     if not query:
         return [], 0, {}
-    match = "search_index MATCH %s"
-    by_region = "JOIN search_region r ON r.section_id = search_index.rowid"
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    ranked = "m" if region is None else "m JOIN search_region r ON r.section_id = m.id WHERE r.region = %s"
+    sql = f"""
+        WITH m AS MATERIALIZED (
+            SELECT rowid AS id, bm25(search_index, {weights}) AS score FROM search_index WHERE search_index MATCH %s
+        )
+        SELECT r.region, count(*), NULL FROM m JOIN search_region r ON r.section_id = m.id GROUP BY r.region
+        UNION ALL
+        SELECT * FROM (SELECT NULL, m.id, m.score FROM {ranked} ORDER BY m.score, m.id LIMIT %s OFFSET %s)
+    """
+    params = [query.expression, *([] if region is None else [region]), limit, offset]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT r.region, count(*) FROM search_index {by_region} WHERE {match} GROUP BY r.region", [query.expression])
-        regions = dict(sorted(cursor.fetchall(), key=lambda item: (-item[1], item[0])))
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        sql = f"SELECT search_index.rowid, bm25(search_index, {weights}) AS score FROM search_index"
-        params = [query.expression]
-        if region:
-            sql += f" {by_region} WHERE {match} AND r.region = %s"
-            params.append(region)
-        else:
-            sql += f" WHERE {match}"
-        cursor.execute(f"{sql} ORDER BY score, search_index.rowid LIMIT %s OFFSET %s", [*params, limit, offset])
-        hits = [Hit(section_id, -score) for section_id, score in cursor.fetchall()]
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    regions = dict(sorted(((name, count) for name, count, score in rows if score is None), key=lambda item: (-item[1], item[0])))
+    hits = [Hit(section_id, -score) for name, section_id, score in rows if score is not None]
     total = regions.get(region, 0) if region else sum(regions.values())
     return hits, total, regions
 
