@@ -110,6 +110,19 @@ BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / 
 BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
 # Processes a large load parses and segments in; 1 keeps every load in one process.
 BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
+# Search answers kept for repeated queries (views.kept_per_content), in files under DATA_DIR
+# that every worker shares, never in a process's memory; 0 keeps none.
+CACHE_ENTRIES = int(os.environ.get("BULLETINS_CACHE_ENTRIES", "2000"))
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache",
+        "TIMEOUT": None,  # a key names its content version: an answer never goes stale
+        "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES},
+    }
+    if CACHE_ENTRIES
+    else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+}
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 

@@ -1,6 +1,10 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+import logging
+from functools import wraps
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -12,6 +16,8 @@ from .models import Article, ContentState, Page
 PAGE_SIZE = 10
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
+
+logger = logging.getLogger(__name__)
 
 
 class BadParameter(ValueError):
@@ -53,6 +59,43 @@ def article(request, slug):
 article.validates_itself = True  # ContentCachingMiddleware leaves its validators alone
 
 
+def kept_per_content(view):
+    """Keep a view's 200 answers in the cache, for the content version they were made from.
+
+    For search: FTS5 scores every section a query matches before it can sort, tens of
+    milliseconds for a broad query in a large archive, and readers ask the same queries again.
+    The answer is a function of the URL, the content and the code, which the ETag that
+    ContentCachingMiddleware computed digests, and of the host, which absolute URLs name. A
+    load changes the ETag, so nothing kept is ever served for other content. The cache
+    (CACHES, on disk by default) is shared by the workers and never fails a request.
+    """
+
+    @wraps(view)
+    def answer(request, *args, **kwargs):
+        validators = getattr(request, "content_validators", None)
+        if validators is None:
+            return view(request, *args, **kwargs)
+        key = f"answer:{request.scheme}://{request.get_host()}:{validators[0]}"
+        try:
+            kept = cache.get(key)
+        except Exception:
+            logger.exception("could not read the cache: answering without it")
+            kept = None
+        if kept is not None:
+            content_type, body = kept
+            return HttpResponse(body, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            try:
+                cache.set(key, (response["Content-Type"], response.content))
+            except Exception:
+                logger.exception("could not write the cache: answered without it")
+        return response
+
+    return answer
+
+
+@kept_per_content
 def search_page(request):
     raw = request.GET.get("q", "")
     region = request.GET.get("region", "").strip()[:50] or None
@@ -67,6 +110,7 @@ def search_page(request):
     return render(request, "search.html", context)
 
 
+@kept_per_content
 def api_search(request):
     raw = request.GET.get("q", "")
     try:

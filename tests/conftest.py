@@ -2,7 +2,9 @@ import os
 import shutil
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.test import override_settings
 from hypothesis import settings
 
 from .support import CONTENT
@@ -12,6 +14,13 @@ from .support import CONTENT
 def collected_static():
     """Hashed, compressed static files, as `make run` serves them."""
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kept_answers(tmp_path_factory):
+    """The tests keep their search answers apart from the ones var/ keeps for `make run`."""
+    with override_settings(CACHES={"default": {**django_settings.CACHES["default"], "LOCATION": tmp_path_factory.mktemp("cache")}}):
+        yield
 
 
 @pytest.fixture(scope="session")

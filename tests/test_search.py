@@ -14,11 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from bulletins import search
 from bulletins.loader import load_content
 from bulletins.models import Section
 
-from .support import FIXTURES
+from .support import FIXTURES, run_python, site_env
 
 pytestmark = pytest.mark.django_db
 
@@ -308,6 +311,61 @@ def test_results_page_through(client):
 def test_long_query_page_says_it_was_cut(client):
     response = client.get("/search/", {"q": "儿童" * 80})
     assert response.status_code == 200 and "查询过长" in response.content.decode()
+
+
+# -- answers kept for repeated searches ------------------------------------------------------
+
+
+def matches_run(client, path, params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, params)
+    assert response.status_code == 200
+    return response.content, sum("MATCH" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize("path", ["/search/", "/api/search"])
+def test_a_repeated_search_is_answered_without_matching_again(client, path):
+    first, matched = matches_run(client, path, {"q": "困境儿童 关爱", "region": "重庆市"})
+    again, matched_again = matches_run(client, path, {"q": "困境儿童 关爱", "region": "重庆市"})
+    assert (matched, matched_again) == (1, 0) and again == first
+    assert matches_run(client, path, {"q": "困境儿童 关爱"})[1] == 1  # another URL, another answer
+
+
+def test_a_load_that_changes_content_is_searched_at_once(client, content_dir):
+    load_content(content_dir)
+    assert "找到 <strong>1</strong> 条" in client.get("/search/", {"q": "网吧"}).content.decode()
+    path = content_dir / "02-chongqing-yutong-shouhu.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("网吧", "网咖"), encoding="utf-8")
+    load_content(content_dir)
+    assert "没有找到结果" in client.get("/search/", {"q": "网吧"}).content.decode()
+    assert "找到 <strong>1</strong> 条" in client.get("/search/", {"q": "网咖"}).content.decode()
+
+
+def test_each_host_keeps_its_own_absolute_urls(client):
+    for host in ("localhost", "127.0.0.1"):
+        results = client.get("/api/search", {"q": "儿童主任"}, HTTP_HOST=host).json()["results"]
+        assert results[0]["url"].startswith(f"http://{host}/articles/")
+
+
+def test_a_broken_cache_never_fails_a_search(client, settings, tmp_path):
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": tmp_path / "cache"}}
+    first = client.get("/search/", {"q": "低保"}).content
+    kept = list((tmp_path / "cache").iterdir())
+    assert kept
+    for path in kept:
+        path.write_bytes(b"not what the cache wrote")
+    assert client.get("/search/", {"q": "低保"}).content == first
+    (tmp_path / "file").write_text("")
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": tmp_path / "file" / "cache"}}
+    assert client.get("/search/", {"q": "低保"}).content == first  # nowhere to keep it
+
+
+@pytest.mark.parametrize(("entries", "backend"), [(None, "FileBasedCache"), ("0", "DummyCache")])
+def test_answers_are_kept_under_the_data_folder_unless_turned_off(tmp_path, entries, backend):
+    env = site_env(tmp_path, **({} if entries is None else {"BULLETINS_CACHE_ENTRIES": entries}))
+    code = "import django; django.setup(); from django.core.cache import caches; cache = caches['default']; print(type(cache).__name__, getattr(cache, '_dir', ''))"
+    kept_in = str(tmp_path / "var" / "cache") if entries is None else ""
+    assert run_python(code, env).stdout.split("\n")[0].strip() == f"{backend} {kept_in}".strip()
 
 
 # -- the API --------------------------------------------------------------------------------
