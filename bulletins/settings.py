@@ -110,9 +110,11 @@ BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / 
 BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
 # Processes a large load parses and segments in; 1 keeps every load in one process.
 BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
-# Search answers kept for repeated queries (views.kept_per_content), in files under DATA_DIR
-# that every worker shares, never in a process's memory; 0 keeps none.
+# Search answers that took at least KEEP_ANSWERS_AFTER_MS to make are kept for repeated
+# queries (views.kept_per_content), in files under DATA_DIR that every worker shares, never in
+# a process's memory; quicker ones cost less to make again than to keep. 0 entries keeps none.
 CACHE_ENTRIES = int(os.environ.get("BULLETINS_CACHE_ENTRIES", "2000"))
+KEEP_ANSWERS_AFTER_MS = 10
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

@@ -1,6 +1,7 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
 import logging
+import time
 from functools import wraps
 
 from django.conf import settings
@@ -60,14 +61,15 @@ article.validates_itself = True  # ContentCachingMiddleware leaves its validator
 
 
 def kept_per_content(view):
-    """Keep a view's 200 answers in the cache, for the content version they were made from.
+    """Keep a view's slow 200 answers in the cache, for the content version they were made from.
 
     For search: FTS5 scores every section a query matches before it can sort, tens of
     milliseconds for a broad query in a large archive, and readers ask the same queries again.
     The answer is a function of the URL, the content and the code, which the ETag that
     ContentCachingMiddleware computed digests, and of the host, which absolute URLs name. A
-    load changes the ETag, so nothing kept is ever served for other content. The cache
-    (CACHES, on disk by default) is shared by the workers and never fails a request.
+    load changes the ETag, so nothing kept is ever served for other content. Only answers that
+    took KEEP_ANSWERS_AFTER_MS are kept: the file cache lists its folder at every write. The
+    cache (CACHES, on disk by default) is shared by the workers and never fails a request.
     """
 
     @wraps(view)
@@ -84,8 +86,10 @@ def kept_per_content(view):
         if kept is not None:
             content_type, body = kept
             return HttpResponse(body, content_type=content_type)
+        start = time.perf_counter()
         response = view(request, *args, **kwargs)
-        if response.status_code == 200:
+        took_ms = (time.perf_counter() - start) * 1000
+        if response.status_code == 200 and took_ms >= settings.KEEP_ANSWERS_AFTER_MS:
             try:
                 cache.set(key, (response["Content-Type"], response.content))
             except Exception:

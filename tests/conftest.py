@@ -18,8 +18,9 @@ def collected_static():
 
 @pytest.fixture(scope="session", autouse=True)
 def kept_answers(tmp_path_factory):
-    """The tests keep their search answers apart from the ones var/ keeps for `make run`."""
-    with override_settings(CACHES={"default": {**django_settings.CACHES["default"], "LOCATION": tmp_path_factory.mktemp("cache")}}):
+    """The tests keep every search answer, however quick, apart from the ones var/ keeps."""
+    kept = {"default": {**django_settings.CACHES["default"], "LOCATION": tmp_path_factory.mktemp("cache")}}
+    with override_settings(CACHES=kept, KEEP_ANSWERS_AFTER_MS=0):
         yield
 
 

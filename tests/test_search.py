@@ -331,6 +331,12 @@ def test_a_repeated_search_is_answered_without_matching_again(client, path):
     assert matches_run(client, path, {"q": "困境儿童 关爱"})[1] == 1  # another URL, another answer
 
 
+def test_an_answer_quicker_to_make_than_to_keep_is_not_kept(client, settings):
+    settings.KEEP_ANSWERS_AFTER_MS = 60_000
+    assert matches_run(client, "/search/", {"q": "孤儿 养育标准"})[1] == 1
+    assert matches_run(client, "/search/", {"q": "孤儿 养育标准"})[1] == 1
+
+
 def test_a_load_that_changes_content_is_searched_at_once(client, content_dir):
     load_content(content_dir)
     assert "找到 <strong>1</strong> 条" in client.get("/search/", {"q": "网吧"}).content.decode()
