@@ -101,9 +101,10 @@ class ContentCachingMiddleware:
     def process_view(self, request, view, args, kwargs):
         if getattr(view, "validates_itself", False) or request.path == "/healthz":
             return None
-        state = ContentState.current()
-        if state is None:
+        published = ContentState.published()
+        if published is None:
             return None
-        tag = hashlib.sha256(f"{state.version}|{release()}|{request.get_full_path()}".encode()).hexdigest()[:32]
-        request.content_validators = (f'"{tag}"', int(state.updated_at.timestamp()))
+        version, updated = published
+        tag = hashlib.sha256(f"{version}|{release()}|{request.get_full_path()}".encode()).hexdigest()[:32]
+        request.content_validators = (f'"{tag}"', updated)
         return get_conditional_response(request, etag=request.content_validators[0], last_modified=request.content_validators[1])

@@ -1,8 +1,10 @@
 """What the loader publishes: articles, their sections, and the version of the whole."""
 
+import datetime
 from urllib.parse import quote
 
 from django.db import connections, models
+from django.utils import timezone
 
 from . import content
 
@@ -133,3 +135,19 @@ class ContentState(models.Model):
     @classmethod
     def current(cls):
         return cls.objects.filter(pk=1).first()
+
+    @classmethod
+    def published(cls):
+        """(version, seconds since 1970 of the last change) of what is published, or None.
+
+        Read by every page that is not stored, so written out, as Page's query is.
+        """
+        with connections[cls.objects.db].cursor() as cursor:
+            cursor.execute(f"SELECT version, updated_at FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        version, updated_at = row
+        if timezone.is_naive(updated_at):  # SQLite's: in UTC, as Django wrote it (USE_TZ)
+            updated_at = updated_at.replace(tzinfo=datetime.timezone.utc)
+        return version, int(updated_at.timestamp())

@@ -10,10 +10,12 @@ import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from django.utils.http import http_date
 from hypothesis import strategies as st
 
 from bulletins.loader import load_content
 from bulletins.middleware import CONTENT_SECURITY_POLICY
+from bulletins.models import ContentState
 
 from .support import CONTENT, FIXTURES, ROOT, Server, site_env
 
@@ -110,6 +112,19 @@ def test_a_page_keeps_its_validators_until_its_own_bytes_change(client, content_
     after = client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"])  # a neighbour's title: the pager changed
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
     assert "上一篇：江苏召开" in after.content.decode()
+
+
+@pytest.mark.django_db
+def test_other_pages_take_their_validators_from_the_published_version(client, content_dir):
+    before = client.get("/")
+    assert before["Last-Modified"] == http_date(ContentState.current().updated_at.timestamp())
+    edit(content_dir / "01-jiangsu-social-assistance-2023.md", "出席会议并讲话", "出席会议并作讲话")
+    load_content(content_dir)
+    after = client.get("/", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert after["Last-Modified"] == http_date(ContentState.current().updated_at.timestamp())
+    ContentState.objects.all().delete()  # nothing published yet: nothing to validate against
+    assert "ETag" not in client.get("/")
 
 
 @pytest.mark.django_db
