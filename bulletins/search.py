@@ -263,11 +263,11 @@ def mark_text(text, pattern):
 
 
 def highlight_html(markup, marks):
-    """Mark the matches in rendered HTML, in text only, never inside a tag."""
+    """Mark the matches in rendered HTML, in text only, never inside a tag or a character reference."""
     pattern = mark_pattern(marks)  # letters and digits only: the same in escaped HTML
     if pattern is None:
         return Markup(markup)
-    parts = re.split(r"(<[^>]*>)", str(markup))
+    parts = re.split(r"(<[^>]*>|&#?\w+;)", str(markup))
     for i in range(0, len(parts), 2):
         parts[i] = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", parts[i])
     return Markup("".join(parts))

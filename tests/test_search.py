@@ -281,6 +281,14 @@ def test_article_highlight_never_touches_markup(client):
     assert "<mark>class</mark>" not in html
 
 
+def test_article_highlight_never_breaks_a_character_reference(client, content_dir):
+    path = content_dir / "03-shenzhen-civil-affairs-2023.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("“20+8”", "“20+8” R&D"), encoding="utf-8")
+    load_content(content_dir)
+    html = client.get(f"/articles/{SZ}/", {"hl": "amp lt quot 20"}).content.decode()
+    assert "“<mark>20</mark>+8” R&amp;D" in html
+
+
 def test_search_box_is_on_every_page(client):
     for url in ("/", f"/articles/{CQ}/", "/search/", "/articles/missing/"):
         html = client.get(url).content.decode()
