@@ -29,6 +29,8 @@ RELEASE_SUFFIXES = {".py", ".html", ".txt"}
 ARTICLE_PATH = r"^articles/(?P<slug>[-a-zA-Z0-9_]+)/$"
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
+# A section of a rendered article (article.html): its opening tag, its heading and text, its end.
+SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+">)(.*?)(</section>)', re.DOTALL)
 
 
 @cache
@@ -70,6 +72,15 @@ def render_article(article, previous, following, marks=(), request=None):
         "next": following,
     }
     return render_to_string("article.html", context, request=request)
+
+
+def highlighted(html, marks):
+    """A stored page with the searched words marked, as render_article(..., marks) renders it.
+
+    Marks go where the template puts them, in the sections' headings and text, so a page
+    opened from a search result costs a read of the stored page and a pass of the pattern.
+    """
+    return SECTION.sub(lambda m: m[1] + str(search.highlight_html(m[2], marks)) + m[3], html)
 
 
 def neighbours():

@@ -44,15 +44,17 @@ def index(request):
 
 
 def article(request, slug):
-    """The stored page, or with ?hl= a page rendered with the searched words marked.
+    """The stored page, or with ?hl= the stored page with the searched words marked.
 
-    StoredPageMiddleware answers most requests for stored pages before they get here.
+    StoredPageMiddleware answers most requests for stored pages before they get here. A page
+    not stored (yet) is rendered.
     """
     marks = search.parse_marks(request.GET.get("hl", ""))
-    if not marks:
-        page = Page.objects.for_slug(slug)
-        if page is not None:
+    page = Page.objects.for_slug(slug)
+    if page is not None:
+        if not marks:
             return pages.stored_page_response(request, *page)
+        return HttpResponse(pages.highlighted(bytes(page[2]).decode(), marks))
     article = get_object_or_404(Article, slug=slug)
     return HttpResponse(pages.render_article(article, article.previous(), article.next(), marks, request))
 

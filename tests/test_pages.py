@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from bulletins import search
 from bulletins.loader import load_content
 from bulletins.models import Article, Page
 from bulletins.pages import render_article
@@ -45,10 +46,27 @@ def test_a_missing_page_is_rendered_on_request(client):
     assert client.get(f"/articles/{CQ}/").content == expected
 
 
-def test_marked_words_are_rendered_on_request_not_stored(client):
-    html = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content.decode()
+def test_marked_words_are_marked_on_request_not_stored(client, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the stored page: nothing rendered
+        html = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content.decode()
     assert "<mark>儿童主任</mark>" in html
     assert b"<mark>" not in bytes(Page.objects.get(article__slug=CQ).html)
+
+
+@pytest.mark.parametrize("hl", ["儿童主任", "未成年人保护 保护 未保", "社会救助 2023", "class section href", "民政 一是 。"])
+def test_a_page_opened_from_search_is_the_stored_page_marked_as_a_rendering_would_be(client, hl):
+    marked = 0
+    for article in Article.objects.all():
+        expected = render_article(article, article.previous(), article.next(), search.parse_marks(hl))
+        assert client.get(article.get_absolute_url(), {"hl": hl}).content.decode() == expected
+        marked += "<mark>" in expected
+    assert marked or hl.startswith("class")
+
+
+def test_a_page_not_stored_is_rendered_with_its_marks(client):
+    expected = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content
+    Page.objects.filter(article__slug=CQ).delete()
+    assert client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content == expected
 
 
 def test_a_restart_with_nothing_changed_reads_and_renders_nothing(content_dir):
