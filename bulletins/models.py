@@ -50,6 +50,29 @@ class SectionQuerySet(models.QuerySet):
     def titled(self):
         return self.exclude(title="")
 
+    def for_results(self, ids):
+        """{id: section} of search results, each with its article's slug, title and region.
+
+        Written out, as Page's query is: compiling it with the ORM and filling whole articles
+        took a third of a search of the three bulletins.
+        """
+        if not ids:
+            return {}
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.id, s.anchor, s.title, s.text, a.id, a.slug, a.title, a.region FROM {Section._meta.db_table} s "
+                f"JOIN {Article._meta.db_table} a ON a.id = s.article_id WHERE s.id IN ({', '.join(['%s'] * len(ids))})",
+                list(ids),
+            )
+            rows = cursor.fetchall()
+        return {
+            section_id: Section(
+                id=section_id, anchor=anchor, title=title, text=text,
+                article=Article(id=article_id, slug=slug, title=article_title, region=region),
+            )
+            for section_id, anchor, title, text, article_id, slug, article_title, region in rows
+        }
+
 
 class Section(models.Model):
     """A linkable part of an article: a titled section, or untitled paragraphs between them."""

@@ -361,7 +361,7 @@ def search(raw, region=None, limit=10, offset=0):
 
     query = parse_query(raw)
     hits, total, regions = matches(query, region=region, limit=limit, offset=offset)
-    sections = Section.objects.select_related("article").in_bulk([hit.section_id for hit in hits])
+    sections = Section.objects.for_results([hit.section_id for hit in hits])
     results = []
     hl = urlencode({"hl": " ".join(query.marks)}) if query.marks else ""
     for hit in hits:
