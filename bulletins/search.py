@@ -334,7 +334,9 @@ def matches(query, region=None, limit=10, offset=0):
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     regions = dict(sorted(((name, count) for name, count, score in rows if score is None), key=lambda item: (-item[1], item[0])))
-    hits = [Hit(section_id, -score) for name, section_id, score in rows if score is not None]
+    # Sorted again: SQL promises no order for the rows of a UNION, whatever its parts' ORDER BY.
+    ranked_rows = sorted((score, section_id) for name, section_id, score in rows if score is not None)
+    hits = [Hit(section_id, -score) for score, section_id in ranked_rows]
     total = regions.get(region, 0) if region else sum(regions.values())
     return hits, total, regions
 
