@@ -60,20 +60,49 @@ def file_stat(entry):
     return f"{stat.st_size}:{stat.st_mtime_ns}:{content.PARSER_VERSION}"
 
 
-def parse_file(name_and_data):
-    """A Bulletin, or the ContentError that refuses the file: returned, so a pool can map it."""
+def parse_file(path_and_name):
+    """A Bulletin, or the ContentError that refuses the file: returned, so a pool can map it.
+
+    Given the file's path, not its bytes: a pool's map takes all its arguments at once, and a
+    load of the whole archive must not hold the archive.
+    """
+    path, name = path_and_name
+    with open(path, "rb") as handle:
+        data = handle.read()
     try:
-        return content.parse_bulletin(*name_and_data)
+        return content.parse_bulletin(name, data)
     except content.ContentError as error:
         return error
 
 
-def parse_files(files, parse=map):
-    """Parse (file, bytes) pairs; return the bulletins and the errors."""
-    bulletins, errors = [], []
-    for result in parse(parse_file, [(entry.name, data) for entry, data in files]):
-        (errors if isinstance(result, content.ContentError) else bulletins).append(result)
-    return bulletins, errors
+@dataclass(frozen=True)
+class Claim:
+    """What deciding a bulletin's slug needs of it: all a load keeps of every changed file."""
+
+    path: str
+    slug: str
+    slug_line: int
+    digest: str
+
+
+def claim_file(path_and_name):
+    """The Claim of a file that parses, or its ContentError."""
+    result = parse_file(path_and_name)
+    if isinstance(result, content.ContentError):
+        return result
+    return Claim(result.path, result.slug, result.slug_line, result.digest)
+
+
+def claim_files(entries, parse=map):
+    """Claims and errors of the files `entries` (os.DirEntry), parsed over `parse`."""
+    claims, errors = [], []
+    for result in parse(claim_file, [(entry.path, entry.name) for entry in entries]):
+        (errors if isinstance(result, content.ContentError) else claims).append(result)
+    return claims, errors
+
+
+class ContentMoved(Exception):
+    """A file's bytes changed between the two reads of one load."""
 
 
 @contextmanager
@@ -99,7 +128,7 @@ def worker_pool(files):
 
 
 def claim_slugs(bulletins, owners):
-    """Keep one bulletin per slug: the file already publishing it, else the first by name."""
+    """Keep one bulletin (or Claim) per slug: the file already publishing it, else the first by name."""
     kept, errors, claimed = [], [], dict(owners)
     for bulletin in sorted(bulletins, key=lambda b: (claimed.get(b.slug) != b.path, b.path)):
         owner = claimed.setdefault(bulletin.slug, bulletin.path)
@@ -112,8 +141,8 @@ def claim_slugs(bulletins, owners):
 
 def check_content(directory):
     """Every problem of the files in `directory`, without touching the database."""
-    bulletins, errors = parse_files((entry, read(entry)) for entry in content_files(directory))
-    _, duplicates = claim_slugs(bulletins, {})
+    claims, errors = claim_files(content_files(directory))
+    _, duplicates = claim_slugs(claims, {})
     return sorted(errors + duplicates, key=lambda e: (e.path, e.line))
 
 
@@ -133,9 +162,27 @@ def content_directory(directory=None):
     return directory
 
 
-def load_content(directory=None):
-    """Bring the database in line with `directory`; return what was done."""
+def load_content(directory=None, attempts=3):
+    """Bring the database in line with `directory`; return what was done.
+
+    A file edited during a load (its bytes differ between the load's two reads) rolls the load
+    back; it starts again, up to `attempts` times.
+    """
     directory = content_directory(directory)
+    for attempt in range(1, attempts + 1):
+        try:
+            return load_once(directory)
+        except ContentMoved as moved:
+            logger.warning("content load %d of %d rolled back: %s changed during it", attempt, attempts, moved)
+    raise ContentMoved(f"{directory} kept changing through {attempts} loads; nothing was changed")
+
+
+def load_once(directory):
+    """One load, in one transaction, holding in memory a Claim per changed file and one batch.
+
+    The slugs are decided from every changed file's Claim before anything is written, then the
+    files are parsed again and written SAVE_BATCH at a time.
+    """
     report = LoadReport()
     with transaction.atomic(), ExitStack() as stack:
         rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
@@ -151,31 +198,34 @@ def load_content(directory=None):
             if article is not None and article.source_stat == stats[entry.name]:
                 report.unchanged.append(entry.name)
                 continue
-            data = read(entry)
-            if article is not None and article.source_hash == content.digest(data):
+            if article is not None and article.source_hash == content.digest(read(entry)):
                 # Touched, not changed: remember the new stat, so the next start need not read it.
                 Article.objects.filter(pk=article.id).update(source_stat=stats[entry.name])
                 report.unchanged.append(entry.name)
                 continue
-            changed.append((entry, data))
+            changed.append(entry)
 
         pool = stack.enter_context(worker_pool(len(changed)))
-        bulletins, report.refused = parse_files(changed, pool)
+        claims, report.refused = claim_files(changed, pool)
         staying = {*report.unchanged, *(error.path for error in report.refused)}
         # Slugs held by articles that stay as they are: unchanged files and refused ones.
         owners = {a.slug: name for name, a in published.items() if name in staying}
-        bulletins, duplicates = claim_slugs(bulletins, owners)
+        claims, duplicates = claim_slugs(claims, owners)
         report.refused += duplicates
 
         # Free the slugs of the articles this load rewrites, so two files may swap slugs.
-        for bulletin in bulletins:
-            if bulletin.path in published:
-                article_id = published[bulletin.path].id
+        for claim in claims:
+            if claim.path in published:
+                article_id = published[claim.path].id
                 Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
-        for start in range(0, len(bulletins), SAVE_BATCH):
-            batch = bulletins[start : start + SAVE_BATCH]
-            save_bulletins(batch, {b.path: published[b.path].id for b in batch if b.path in published}, stats, pool)
-            report.loaded += [bulletin.path for bulletin in batch]
+        for start in range(0, len(claims), SAVE_BATCH):
+            batch = claims[start : start + SAVE_BATCH]
+            bulletins = list(pool(parse_file, [(directory / claim.path, claim.path) for claim in batch]))
+            for claim, bulletin in zip(batch, bulletins, strict=True):
+                if isinstance(bulletin, content.ContentError) or bulletin.digest != claim.digest:
+                    raise ContentMoved(claim.path)
+            save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats, pool)
+            report.loaded += [claim.path for claim in batch]
         state = ContentState.current()
         if report.loaded or report.removed or state is None or state.rendering != pages.rendering():
             report.rendered = pages.refresh_pages()

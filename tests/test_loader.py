@@ -1,10 +1,12 @@
 """bulletins.loader: what a load publishes, keeps, refuses and removes, on real files."""
 
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import call_command
@@ -122,6 +124,47 @@ def test_load_is_one_transaction(content_dir):
     with pytest.raises(DatabaseError, match="disk full"):
         load_content(content_dir)
     assert not Section.objects.filter(text__contains="新增一段").exists()
+
+
+@contextmanager
+def edited_while_read(path, edit):
+    """Calls edit(n) just before the n-th time the process opens `path`, as an editor might."""
+    opened, armed = [0], [True]
+
+    def hook(event, args):
+        if armed[0] and event == "open" and isinstance(args[0], (str, os.PathLike)) and os.fspath(args[0]) == str(path):
+            armed[0] = False  # the edit opens the file too
+            opened[0] += 1
+            edit(opened[0])
+            armed[0] = True
+
+    sys.addaudithook(hook)  # for the rest of the process: disarmed below
+    try:
+        yield
+    finally:
+        armed[0] = False
+
+
+def test_a_file_edited_during_a_load_rolls_it_back_and_the_load_runs_again(content_dir, caplog):
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作讲话"), encoding="utf-8")
+    # Read to compare its digest, then to claim its slug; before the third read, to write it, it breaks.
+    with edited_while_read(path, lambda n: n == 3 and shutil.copy(FIXTURES / "bad" / "missing-title.md", path)):
+        report = load_content(content_dir)
+    assert "content load 1 of 3 rolled back: 01-jiangsu-social-assistance-2023.md changed during it" in caplog.text
+    assert [error.path for error in report.refused] == [JIANGSU]
+    assert Article.objects.get(slug="jiangsu-social-assistance-2023").title == "江苏省召开2023年全省社会救助工作会议"
+
+
+def test_a_file_that_keeps_changing_through_every_attempt_changes_nothing(content_dir):
+    path = content_dir / JIANGSU
+    text = path.read_text(encoding="utf-8")
+    versions = [text.replace("slug: jiangsu-social-assistance-2023", f"slug: jiangsu-{n}") for n in range(10)]
+    path.write_text(versions[0], encoding="utf-8")
+    with edited_while_read(path, lambda n: n % 3 == 0 and path.write_text(versions[n // 3], encoding="utf-8")):
+        with pytest.raises(loader.ContentMoved, match="kept changing through 3 loads; nothing was changed"):
+            load_content(content_dir)
+    assert Article.objects.filter(slug="jiangsu-social-assistance-2023").exists()
 
 
 def test_check_lists_every_problem_without_the_database(tmp_path):
