@@ -4,10 +4,11 @@
     .venv/bin/python bench/loading.py --bulletins 1000
 
 Writes a synthetic archive (bench/archive.py) and, in one fresh process with a fresh database:
-times jieba alone cutting every string the loader cuts (the floor), then the full load from
-nothing with the real loader. Then, each in a new process as a restart is: the start-up load
-with nothing changed, and with one file changed. Times are seconds of wall clock; the ratio
-of load to floor is the figure to compare between machines.
+the full load from nothing with the real loader, then jieba alone cutting every string the
+loader cut (the floor). Then, each in a new process as a restart is: the start-up load with
+nothing changed, and with one file changed. Times are seconds of wall clock; the ratio of load
+to floor is the figure to compare between machines. Memory: the loading process's peak
+resident set, against the same process before the load, with jieba's dictionary loaded.
 """
 
 import argparse
@@ -35,10 +36,17 @@ def child(step):
     from bulletins import content, loader, search
 
     if step == "full":
+        import resource
+
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
         tokenizer = search.tokenizer()  # the dictionary, once, outside both timings
+        before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        report = loader.load_content()
+        seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the floor's strings
         strings = []
         for entry in loader.content_files(settings.BULLETINS_CONTENT_DIR):
             bulletin = content.parse_bulletin(entry.name, loader.read(entry))
@@ -50,9 +58,8 @@ def child(step):
             for _ in tokenizer.cut_for_search(string):
                 pass
         floor = time.perf_counter() - start
-        start = time.perf_counter()
-        report = loader.load_content()
-        figures = {"floor": floor, "seconds": time.perf_counter() - start, "characters": sum(map(len, strings))}
+        figures = {"floor": floor, "seconds": seconds, "characters": sum(map(len, strings)),
+                   "before_mb": before_mb, "peak_mb": peak_mb}
     else:
         start = time.perf_counter()
         report = loader.migrate_and_load()
@@ -94,8 +101,9 @@ def main():
     if args.child:
         child(args.child)
         return
-    print("| bulletins | characters | jieba alone (floor) | full load | load ÷ floor | restart, nothing changed | restart, one file changed |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| bulletins | characters | jieba alone (floor) | full load | load ÷ floor | restart, nothing changed "
+          "| restart, one file changed | loading process: before → peak |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.bulletins:
@@ -105,7 +113,8 @@ def main():
             print(f"| {count:,} | {full['characters']:,} | {full['floor']:.1f} s | {full['seconds']:.1f} s "
                   f"| {full['seconds'] / full['floor']:.2f} | {unchanged['seconds'] * 1000:.0f} ms "
                   f"(loaded {unchanged['loaded']}, rendered {unchanged['rendered']}) | {one['seconds'] * 1000:.0f} ms "
-                  f"(loaded {one['loaded']}, rendered {one['rendered']}) |", flush=True)
+                  f"(loaded {one['loaded']}, rendered {one['rendered']}) | {full['before_mb']:.0f} → {full['peak_mb']:.0f} MB |",
+                  flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "loading.json").write_text(json.dumps(results, indent=2))
