@@ -49,8 +49,9 @@ def content_files(directory):
     return sorted((e for e in os.scandir(directory) if e.name.endswith(".md") and e.is_file()), key=lambda e: e.name)
 
 
-def read(entry):
-    with open(entry.path, "rb") as handle:
+def read(path):
+    """A file's bytes, from a path or an os.DirEntry."""
+    with open(path, "rb") as handle:
         return handle.read()
 
 
@@ -67,8 +68,7 @@ def parse_file(path_and_name):
     load of the whole archive must not hold the archive.
     """
     path, name = path_and_name
-    with open(path, "rb") as handle:
-        data = handle.read()
+    data = read(path)
     try:
         return content.parse_bulletin(name, data)
     except content.ContentError as error:
