@@ -16,6 +16,17 @@ preload_app = True
 os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"
 
 
+def when_ready(server):
+    """Load the query side of search (jieba's dictionary, OpenCC) in the master, once, before
+    the workers are forked: they share it, and no worker, after a reload either, makes its
+    first reader wait a second for it. Neither starts a thread. The index is opened by each
+    worker, after the fork, as tantivy starts threads."""
+    from bulletins.search.text import to_simplified, tokenizer
+
+    tokenizer()
+    to_simplified()
+
+
 def post_worker_init(worker):
     from bulletins.loader import check_in_background
 

@@ -21,8 +21,9 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from . import content, pages, search
+from . import content, pages
 from .models import Article, ContentState, Section
+from .search import index
 
 logger = logging.getLogger(__name__)
 SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per statement, not per row
@@ -107,13 +108,13 @@ class ContentMoved(Exception):
 
 @contextmanager
 def worker_pool(files):
-    """A map for parsing and segmenting: over BULLETINS_LOAD_PROCESSES processes (one per core by
-    default) for a large load, else the built-in.
+    """A map for parsing: over BULLETINS_LOAD_PROCESSES processes (one per core by default) for
+    a large load, else the built-in.
 
-    jieba's segmentation is most of a load's time and runs on one core. The workers are forked
-    with the parent's jieba dictionary, and only from a process with no other thread: fork
-    copies just the calling thread, and another may hold a lock that the copy would wait on for
-    ever. A server's background load therefore stays in its thread.
+    The workers are forked only from a process with no other thread: fork copies just the
+    calling thread, and another may hold a lock that the copy would wait on for ever. A
+    server's background load therefore stays in its thread. They are all forked at the pool's
+    first map, before the search index's writer starts its threads.
     """
     processes = settings.BULLETINS_LOAD_PROCESSES
     if files < POOL_MIN_FILES or processes < 2 or threading.active_count() > 1:
@@ -122,7 +123,6 @@ def worker_pool(files):
     import multiprocessing  # here, not above: a start with nothing to load need not import it
     from concurrent.futures import ProcessPoolExecutor
 
-    search.tokenizer()
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         yield functools.partial(pool.map, chunksize=32)
 
@@ -181,61 +181,92 @@ def load_once(directory):
     """One load, in one transaction, holding in memory a Claim per changed file and one batch.
 
     The slugs are decided from every changed file's Claim before anything is written, then the
-    files are parsed again and written SAVE_BATCH at a time.
+    files are parsed again and written SAVE_BATCH at a time, and indexed in a new version of the
+    search index that the same transaction publishes; if it fails, that version is removed.
     """
-    report = LoadReport()
-    with transaction.atomic(), ExitStack() as stack:
-        rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
-        published = {path: Published(*row) for path, *row in rows}
-        files = content_files(directory)
-        for name in sorted(set(published) - {entry.name for entry in files}):
-            Article.objects.filter(pk=published.pop(name).id).delete()
-            report.removed.append(name)
-
-        changed, stats = [], {}
-        for entry in files:
-            article, stats[entry.name] = published.get(entry.name), file_stat(entry)
-            if article is not None and article.source_stat == stats[entry.name]:
-                report.unchanged.append(entry.name)
-                continue
-            if article is not None and article.source_hash == content.digest(read(entry)):
-                # Touched, not changed: remember the new stat, so the next start need not read it.
-                Article.objects.filter(pk=article.id).update(source_stat=stats[entry.name])
-                report.unchanged.append(entry.name)
-                continue
-            changed.append(entry)
-
-        pool = stack.enter_context(worker_pool(len(changed)))
-        claims, report.refused = claim_files(changed, pool)
-        staying = {*report.unchanged, *(error.path for error in report.refused)}
-        # Slugs held by articles that stay as they are: unchanged files and refused ones.
-        owners = {a.slug: name for name, a in published.items() if name in staying}
-        claims, duplicates = claim_slugs(claims, owners)
-        report.refused += duplicates
-
-        # Free the slugs of the articles this load rewrites, so two files may swap slugs.
-        for claim in claims:
-            if claim.path in published:
-                article_id = published[claim.path].id
-                Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
-        for start in range(0, len(claims), SAVE_BATCH):
-            batch = claims[start : start + SAVE_BATCH]
-            bulletins = list(pool(parse_file, [(directory / claim.path, claim.path) for claim in batch]))
-            for claim, bulletin in zip(batch, bulletins, strict=True):
-                if isinstance(bulletin, content.ContentError) or bulletin.digest != claim.digest:
-                    raise ContentMoved(claim.path)
-            save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats, pool)
-            report.loaded += [claim.path for claim in batch]
-        state = ContentState.current()
-        if report.loaded or report.removed or state is None or state.rendering != pages.rendering():
-            report.rendered = pages.refresh_pages()
-            update_state()
+    report, builds = LoadReport(), []
+    try:
+        with transaction.atomic(), ExitStack() as stack:
+            load_into(directory, report, stack, builds)
+    except BaseException:
+        for build in builds:
+            build.discard()
+        raise
+    for build in builds:
+        index.remove_old_versions(build.name, build.previous)
     log_report(report)
     return report
 
 
-def save_bulletins(bulletins, ids, stats, segment=map):
-    """Write bulletins with their sections and index rows, in a few statements for the lot.
+def load_into(directory, report, stack, builds):
+    """The body of load_once's transaction; the index version it builds is added to `builds`."""
+    rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
+    published = {path: Published(*row) for path, *row in rows}
+    files = content_files(directory)
+    removed_ids = []
+    for name in sorted(set(published) - {entry.name for entry in files}):
+        removed_ids.append(published.pop(name).id)
+        Article.objects.filter(pk=removed_ids[-1]).delete()
+        report.removed.append(name)
+
+    changed, stats = [], {}
+    for entry in files:
+        article, stats[entry.name] = published.get(entry.name), file_stat(entry)
+        if article is not None and article.source_stat == stats[entry.name]:
+            report.unchanged.append(entry.name)
+            continue
+        if article is not None and article.source_hash == content.digest(read(entry)):
+            # Touched, not changed: remember the new stat, so the next start need not read it.
+            Article.objects.filter(pk=article.id).update(source_stat=stats[entry.name])
+            report.unchanged.append(entry.name)
+            continue
+        changed.append(entry)
+
+    pool = stack.enter_context(worker_pool(len(changed)))
+    claims, report.refused = claim_files(changed, pool)
+    staying = {*report.unchanged, *(error.path for error in report.refused)}
+    # Slugs held by articles that stay as they are: unchanged files and refused ones.
+    owners = {a.slug: name for name, a in published.items() if name in staying}
+    claims, duplicates = claim_slugs(claims, owners)
+    report.refused += duplicates
+
+    # Free the slugs of the articles this load rewrites, so two files may swap slugs.
+    for claim in claims:
+        if claim.path in published:
+            article_id = published[claim.path].id
+            Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
+
+    state = ContentState.current()
+    previous = state.index_version if state else ""
+    rebuild = not index.exists(previous)
+    build = None
+    if rebuild or claims or removed_ids:
+        build = index.Build(None if rebuild else previous)
+        builds.append(build)
+        build.remove(removed_ids + [published[c.path].id for c in claims if c.path in published])
+    for start in range(0, len(claims), SAVE_BATCH):
+        batch = claims[start : start + SAVE_BATCH]
+        bulletins = list(pool(parse_file, [(directory / claim.path, claim.path) for claim in batch]))
+        for claim, bulletin in zip(batch, bulletins, strict=True):
+            if isinstance(bulletin, content.ContentError) or bulletin.digest != claim.digest:
+                raise ContentMoved(claim.path)
+        saved = save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats)
+        if not rebuild:
+            for article, sections in saved:
+                build.add(article, sections)
+        report.loaded += [claim.path for claim in batch]
+    if rebuild:
+        for article in Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH):
+            build.add(article, article.sections.all())
+    if build is not None:
+        build.commit()
+    if build is not None or state is None or state.rendering != pages.rendering():
+        report.rendered = pages.refresh_pages()
+        update_state(build.name if build is not None else previous)
+
+
+def save_bulletins(bulletins, ids, stats):
+    """Write bulletins with their sections, in a few statements for the lot; return [(article, sections)].
 
     `ids` maps the path of each bulletin already published to its article's id, which it keeps
     (and with it its stored page, until the page is rendered again).
@@ -277,15 +308,24 @@ def save_bulletins(bulletins, ids, stats, segment=map):
         for article, bulletin in zip(articles, bulletins, strict=True)
         for position, section in enumerate(bulletin.sections, start=1)
     )
-    search.index_sections(sections, segment)
+    by_article = {article.pk: [] for article in articles}
+    for section in sections:
+        by_article[section.article.pk].append(section)
+    return [(article, by_article[article.pk]) for article in articles]
 
 
-def update_state():
+def update_state(index_version):
     hashes = Article.objects.order_by("source_path").values_list("source_path", "source_hash")
     version = hashlib.sha256("\n".join(f"{path} {digest}" for path, digest in hashes).encode()).hexdigest()
     ContentState.objects.update_or_create(
         pk=1,
-        defaults={"version": version, "article_count": len(hashes), "rendering": pages.rendering(), "updated_at": timezone.now()},
+        defaults={
+            "version": version,
+            "article_count": len(hashes),
+            "rendering": pages.rendering(),
+            "index_version": index_version,
+            "updated_at": timezone.now(),
+        },
     )
 
 
@@ -356,10 +396,13 @@ def load_at_startup(check_here=True):
 
     check_here=False is for gunicorn's master (gunicorn.conf.py): it forks the workers, so it
     starts no thread and keeps no connection; each worker calls check_in_background() instead.
+    Its first load runs in a child process, as the search index's writer starts threads that
+    the workers forked later would lack.
     """
     report = None
     if migrations_pending() or ContentState.current() is None:
-        report = migrate_and_load()  # under the lock, which makes the other workers wait for it
+        # Under the lock, which makes the other workers wait for it.
+        report = migrate_and_load() if check_here else in_a_child_process(migrate_and_load)
     else:
         content_directory()  # a wrong setting still stops the start, not just a thread
         if check_here:
@@ -367,6 +410,25 @@ def load_at_startup(check_here=True):
     if not check_here:
         connections.close_all()  # a forked worker must open its own
     return report
+
+
+def in_a_child_process(function):
+    """Run `function` in a forked child and wait for it; raise if it failed (it logs why)."""
+    connections.close_all()  # the child opens its own
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            function()
+            code = 0
+        except BaseException:
+            logger.exception("the first content load failed")
+        finally:
+            logging.shutdown()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("The first content load failed (see the log above); nothing is served.")
 
 
 def check_in_background():

@@ -9,6 +9,27 @@ from django.utils import timezone
 from . import content
 
 
+class ArticleQuerySet(models.QuerySet):
+    def summaries(self, ids):
+        """{id: article} with the fields that search results show and match, nothing more.
+
+        Written out, as Page's query is: compiling it with the ORM took a sixth of a search.
+        """
+        ids, fields = list(ids), ("id", "slug", "title", "region", "byline", "source", "date", "summary")
+        if not ids:
+            return {}
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(fields)} FROM {Article._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids
+            )
+            rows = cursor.fetchall()
+        date = Article._meta.get_field("date")
+        articles = [Article(**dict(zip(fields, row, strict=True))) for row in rows]
+        for article in articles:
+            article.date = date.to_python(article.date)
+        return {article.pk: article for article in articles}
+
+
 class Article(models.Model):
     """One bulletin, as parsed from one file of `content/`."""
 
@@ -26,6 +47,8 @@ class Article(models.Model):
     order = models.IntegerField(default=0)
     summary = models.TextField()
     loaded_at = models.DateTimeField()
+
+    objects = ArticleQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "slug"]
@@ -153,11 +176,20 @@ class ContentState(models.Model):
     version = models.CharField(max_length=64)
     article_count = models.PositiveIntegerField(default=0)
     rendering = models.CharField(max_length=300, blank=True, help_text="What the stored pages were rendered with.")
+    index_version = models.CharField(max_length=100, blank=True, help_text="The search index's folder for this content.")
     updated_at = models.DateTimeField()
 
     @classmethod
     def current(cls):
         return cls.objects.filter(pk=1).first()
+
+    @classmethod
+    def index_name(cls):
+        """The search index version that the published content names: read by every search."""
+        with connections[cls.objects.db].cursor() as cursor:
+            cursor.execute(f"SELECT index_version FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        return row[0] if row else ""
 
     @classmethod
     def published(cls):

@@ -8,6 +8,7 @@ changed, none; after one file changed, its page, and its neighbours' if its titl
 
 import gzip
 import hashlib
+import html as html_module
 import re
 import time
 from functools import cache
@@ -23,6 +24,8 @@ from markupsafe import escape
 
 from . import search
 from .models import Article, Page
+from .search import marks
+from .search.text import searchable
 
 RELEASE_SUFFIXES = {".py", ".html", ".txt"}
 # An article's URL, for urls.py and for StoredPageMiddleware alike.
@@ -31,6 +34,10 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accep
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 # A section of a rendered article (article.html): its opening tag, its heading and text, its end.
 SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+">)(.*?)(</section>)', re.DOTALL)
+TAG = re.compile(r"<[^>]*>")
+# Where a page opened from search shows the query (article.html), and the search box it fills.
+SEARCH_BAR = "<!-- search bar -->"
+EMPTY_SEARCH_BOX = 'name="q" value=""'
 
 
 @cache
@@ -58,12 +65,9 @@ def page_key(source_hash, previous, following):
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def render_article(article, previous, following, marks=(), request=None):
-    """The article's page as HTML; with `marks`, the searched words are in <mark>."""
+def render_article(article, previous, following, request=None):
+    """The article's page as HTML, as it is stored."""
     sections = list(article.sections.all())
-    for section in sections:
-        section.marked_title = search.highlight_html(escape(section.title), marks)
-        section.marked_html = search.highlight_html(section.html, marks)
     context = {
         "article": article,
         "sections": sections,
@@ -74,13 +78,25 @@ def render_article(article, previous, following, marks=(), request=None):
     return render_to_string("article.html", context, request=request)
 
 
-def highlighted(html, marks):
-    """A stored page with the searched words marked, as render_article(..., marks) renders it.
+def highlighted(html, hl, path):
+    """An article's page opened from search: the query's words marked in its sections, the
+    query in the search box, and a bar to step through the marks, go back to the results or
+    clear the marks.
 
-    Marks go where the template puts them, in the sections' headings and text, so a page
-    opened from a search result costs a read of the stored page and a pass of the pattern.
+    Applied to the stored page's bytes, so a page opened from a result costs a read and a
+    pass over its sections. Each section is marked as marks.marks_for() decides for its text.
     """
-    return SECTION.sub(lambda m: m[1] + str(search.highlight_html(m[2], marks)) + m[3], html)
+    query = search.parse(hl)
+    if not query:
+        return html
+    html = SECTION.sub(lambda m: m[1] + mark_section(m[2], query) + m[3], html)
+    bar = render_to_string("search_bar.html", {"q": query.text, "count": html.count("<mark>"), "path": path})
+    return html.replace(SEARCH_BAR, bar, 1).replace(EMPTY_SEARCH_BOX, f'name="q" value="{escape(query.text)}"', 1)
+
+
+def mark_section(html, query):
+    text = html_module.unescape(TAG.sub(" ", html))
+    return str(marks.highlight_html(html, marks.marks_for(query, searchable(text))))
 
 
 def neighbours():

@@ -102,6 +102,10 @@ DATABASES = {
 DATABASES["default"]["NAME"].parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The search index's versions: beside the database, of which it is a part (bulletins.search.index).
+BULLETINS_INDEX_DIR = Path(os.environ.get("BULLETINS_INDEX_DIR") or DATABASES["default"]["NAME"].with_suffix(".index"))
+# Index versions kept on disk: at least the published one and the one before it.
+BULLETINS_INDEX_KEEP = max(2, int(os.environ.get("BULLETINS_INDEX_KEEP") or 2))
 # Where the Markdown bulletins live; the loader publishes exactly what is here.
 BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / "content"))
 # The public address, such as https://gongbao.example.cn, for canonical and Open Graph URLs.
@@ -110,21 +114,6 @@ BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / 
 BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
 # Processes a large load parses and segments in; 1 keeps every load in one process.
 BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
-# Search answers that took at least KEEP_ANSWERS_AFTER_MS to make are kept for repeated
-# queries (views.kept_per_content), in files under DATA_DIR that every worker shares, never in
-# a process's memory; quicker ones cost less to make again than to keep. 0 entries keeps none.
-CACHE_ENTRIES = int(os.environ.get("BULLETINS_CACHE_ENTRIES", "2000"))
-KEEP_ANSWERS_AFTER_MS = 10
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": DATA_DIR / "cache",
-        "TIMEOUT": None,  # a key names its content version: an answer never goes stale
-        "OPTIONS": {"MAX_ENTRIES": CACHE_ENTRIES},
-    }
-    if CACHE_ENTRIES
-    else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
-}
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 

@@ -1,11 +1,6 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
-import logging
-import time
-from functools import wraps
-
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,8 +12,6 @@ from .models import Article, ContentState, Page
 PAGE_SIZE = 10
 MAX_LIMIT = 50
 MAX_OFFSET = 10_000
-
-logger = logging.getLogger(__name__)
 
 
 class BadParameter(ValueError):
@@ -44,64 +37,27 @@ def index(request):
 
 
 def article(request, slug):
-    """The stored page, or with ?hl= the stored page with the searched words marked.
+    """The stored page, or with ?hl= (the query of a search result) the stored page with the
+    query's words marked.
 
     StoredPageMiddleware answers most requests for stored pages before they get here. A page
     not stored (yet) is rendered.
     """
-    marks = search.parse_marks(request.GET.get("hl", ""))
+    hl = request.GET.get("hl", "")
     page = Page.objects.for_slug(slug)
     if page is not None:
-        if not marks:
+        if not search.is_searchable(hl):
             return pages.stored_page_response(request, *page)
-        return HttpResponse(pages.highlighted(bytes(page[2]).decode(), marks))
-    article = get_object_or_404(Article, slug=slug)
-    return HttpResponse(pages.render_article(article, article.previous(), article.next(), marks, request))
+        html = bytes(page[2]).decode()
+    else:
+        article = get_object_or_404(Article, slug=slug)
+        html = pages.render_article(article, article.previous(), article.next(), request)
+    return HttpResponse(pages.highlighted(html, hl, request.path))
 
 
 article.validates_itself = True  # ContentCachingMiddleware leaves its validators alone
 
 
-def kept_per_content(view):
-    """Keep a view's slow 200 answers in the cache, for the content version they were made from.
-
-    For search: FTS5 scores every section a query matches before it can sort, tens of
-    milliseconds for a broad query in a large archive, and readers ask the same queries again.
-    The answer is a function of the URL, the content and the code, which the ETag that
-    ContentCachingMiddleware computed digests, and of the host, which absolute URLs name. A
-    load changes the ETag, so nothing kept is ever served for other content. Only answers that
-    took KEEP_ANSWERS_AFTER_MS of work are kept: the file cache lists its folder at every write. The
-    cache (CACHES, on disk by default) is shared by the workers and never fails a request.
-    """
-
-    @wraps(view)
-    def answer(request, *args, **kwargs):
-        validators = getattr(request, "content_validators", None)
-        if validators is None:
-            return view(request, *args, **kwargs)
-        key = f"answer:{request.scheme}://{request.get_host()}:{validators[0]}"
-        try:
-            kept = cache.get(key)
-        except Exception:
-            logger.exception("could not read the cache: answering without it")
-            kept = None
-        if kept is not None:
-            content_type, body = kept
-            return HttpResponse(body, content_type=content_type)
-        start = time.thread_time()  # the work it took, not the wait for a core under load
-        response = view(request, *args, **kwargs)
-        took_ms = (time.thread_time() - start) * 1000
-        if response.status_code == 200 and took_ms >= settings.KEEP_ANSWERS_AFTER_MS:
-            try:
-                cache.set(key, (response["Content-Type"], response.content))
-            except Exception:
-                logger.exception("could not write the cache: answered without it")
-        return response
-
-    return answer
-
-
-@kept_per_content
 def search_page(request):
     raw = request.GET.get("q", "")
     region = request.GET.get("region", "").strip()[:50] or None
@@ -112,11 +68,10 @@ def search_page(request):
     context = {"q": raw, "region": region, "page": page, "page_size": PAGE_SIZE}
     if raw.strip():
         found = search.search(raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        context.update(found=found, pages=-(-found.total // PAGE_SIZE))
+        context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE))
     return render(request, "search.html", context)
 
 
-@kept_per_content
 def api_search(request):
     raw = request.GET.get("q", "")
     try:
@@ -124,28 +79,32 @@ def api_search(request):
             raise BadParameter("q is required: the words to search for")
         if len(" ".join(raw.split())) > search.MAX_QUERY_LENGTH:
             raise BadParameter(f"q is longer than {search.MAX_QUERY_LENGTH} characters")
+        if not search.is_searchable(raw):
+            raise BadParameter("q must hold at least one letter or digit")
         limit = min(whole_number(request.GET.get("limit"), "limit", PAGE_SIZE, 1, 10**9), MAX_LIMIT)
         offset = whole_number(request.GET.get("offset"), "offset", 0, 0, MAX_OFFSET)
     except BadParameter as error:
         return JsonResponse({"error": str(error)}, status=400, json_dumps_params={"ensure_ascii": False})
     region = request.GET.get("region", "").strip()[:50] or None
-    found = search.search(raw, region=region, limit=limit, offset=offset)
+    found = search.places(raw, region=region, limit=limit, offset=offset)
     payload = {
         "query": found.query.text,
         "region": region,
         "total": found.total,
+        "total_bulletins": found.bulletins,
         "limit": limit,
         "offset": offset,
         "regions": found.regions,
         "results": [
             {
-                "url": request.build_absolute_uri(result.url),
-                "article": {"slug": result.section.article.slug, "title": result.section.article.title},
-                "section": {"id": result.section.anchor, "title": result.section.title},
-                "snippet": str(result.snippet),
-                "score": result.score,
+                "url": request.build_absolute_uri(place.url),
+                "article": {"slug": place.article.slug, "title": place.article.title},
+                "section": {"id": place.section.anchor, "title": place.section.title} if place.section else None,
+                "snippet": str(place.snippet),
+                "score": place.score,
+                "missing": place.missing,
             }
-            for result in found.results
+            for place in found.places
         ],
     }
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})

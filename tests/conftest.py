@@ -2,7 +2,6 @@ import os
 import shutil
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import override_settings
 from hypothesis import settings
@@ -17,15 +16,18 @@ def collected_static():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def kept_answers(tmp_path_factory):
-    """The tests keep every search answer, however quick, apart from the ones var/ keeps."""
-    kept = {"default": {**django_settings.CACHES["default"], "LOCATION": tmp_path_factory.mktemp("cache")}}
-    with override_settings(CACHES=kept, KEEP_ANSWERS_AFTER_MS=0):
+def search_index_dir(tmp_path_factory):
+    """The test database's search index, apart from the one var/ keeps for `make run`.
+
+    Every version is kept: a test's load is rolled back with its transaction, and the index
+    version that the database names again must still be there.
+    """
+    with override_settings(BULLETINS_INDEX_DIR=tmp_path_factory.mktemp("index"), BULLETINS_INDEX_KEEP=10**6):
         yield
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(search_index_dir, django_db_setup, django_db_blocker):
     """The test database holds what content/ holds, loaded by the real loader."""
     from bulletins.loader import load_content
 

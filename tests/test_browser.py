@@ -124,10 +124,11 @@ def test_search_from_the_header_lands_on_the_marked_section(page, server):
     page.get_by_role("searchbox", name="搜索公报").fill("重庆学校安全")
     page.get_by_role("searchbox", name="搜索公报").press("Enter")
     page.wait_for_url("**/search/?q=*")
-    assert "找到 1 条" in page.locator(".search-summary").inner_text()
-    assert page.locator(".result mark").count() >= 2
+    assert "2 篇公报" in page.locator(".search-summary").inner_text()
+    assert page.locator(".result").first.get_attribute("data-bulletin") == "chongqing-yutong-shouhu"
+    assert page.locator(".result").first.locator("mark").count() >= 2
     shot(page, "search")
-    page.locator(".result h2 a").first.click()
+    page.locator(".result .place-title").first.click()
     page.wait_for_url("**/articles/chongqing-yutong-shouhu/**")
     assert unquote(page.evaluate("location.hash")) == "#筑牢安全守护防线"
     assert in_view(page, "#筑牢安全守护防线")
@@ -136,10 +137,35 @@ def test_search_from_the_header_lands_on_the_marked_section(page, server):
     shot(page, "search-landing")
 
 
+def test_arriving_from_search_keeps_the_query_and_steps_through_the_marks(page, server):
+    page.goto(server.url + "/search/?q=" + quote("儿童主任 考核"))
+    page.locator(".result .place-title").first.click()
+    page.wait_for_url("**/articles/chongqing-yutong-shouhu/**")
+    assert page.get_by_role("searchbox", name="搜索公报").input_value() == "儿童主任 考核"
+    bar = page.locator(".search-bar")
+    total = page.locator("mark").count()
+    assert total > 1 and f"本文标出 {total} 处" in bar.inner_text()
+    bar.get_by_role("button", name="下一处").click()
+    assert f"第 1/{total} 处" in bar.inner_text()
+    current = page.locator("mark.current")
+    assert current.count() == 1 and in_view(page, "mark.current")
+    first = current.evaluate("m => Array.prototype.indexOf.call(document.querySelectorAll('mark'), m)")
+    bar.get_by_role("button", name="下一处").click()
+    second = page.locator("mark.current").evaluate("m => Array.prototype.indexOf.call(document.querySelectorAll('mark'), m)")
+    assert second == (first + 1) % total
+    bar.get_by_role("link", name="清除标记").click()
+    page.wait_for_url(server.url + CQ)
+    assert page.locator("mark").count() == 0 and page.locator(".search-bar").count() == 0
+    page.go_back()
+    page.get_by_role("link", name="返回搜索结果").click()
+    page.wait_for_url("**/search/?q=*")
+    assert page.locator(".result").count() >= 1
+
+
 def test_copy_link_puts_the_section_url_on_the_clipboard(context, server):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = context.new_page()
-    page.goto(server.url + CQ)
+    page.goto(server.url + CQ + "?hl=" + quote("专班"))
     page.locator("#一是专班推进 .copy-link").click()
     page.wait_for_function("document.querySelector('#一是专班推进 .copy-link').textContent === '已复制'")
     copied = page.evaluate("navigator.clipboard.readText()")

@@ -17,7 +17,8 @@ from bench.archive import write_archive
 from bulletins import loader
 from bulletins.loader import check_content, load_content
 from bulletins.models import Article, ContentState, Section
-from bulletins.search import index_columns
+from bulletins.search import index
+from bulletins.search.query import parse, places_query
 
 from .support import CONTENT, FIXTURES, ROOT, run_python, site_env
 
@@ -323,7 +324,13 @@ def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
     assert result.stdout.split() == ["True", "False", "True"]
 
 
-def test_a_large_load_parses_and_segments_in_worker_processes_to_the_same_index(tmp_path, monkeypatch, settings):
+def indexed_section_ids(query):
+    searcher = index.searcher(ContentState.index_name())
+    hits = searcher.search(places_query(parse(query)), limit=10_000).hits
+    return set(searcher.fast_field_values("section_id", [address for _, address in hits]))
+
+
+def test_a_large_load_parses_in_worker_processes_and_indexes_every_section(tmp_path, monkeypatch, settings):
     write_archive(tmp_path / "archive", 24)
     monkeypatch.setattr(loader, "POOL_MIN_FILES", 20)
     settings.BULLETINS_LOAD_PROCESSES = 2
@@ -331,13 +338,65 @@ def test_a_large_load_parses_and_segments_in_worker_processes_to_the_same_index(
         assert pool is not map  # this load will use the workers
     report = load_content(tmp_path / "archive")
     assert len(report.loaded) == 24 and not report.refused
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rowid, title_words, body_words, title_grams, body_grams FROM search_index")
-        indexed = {row[0]: row[1:] for row in cursor.fetchall()}
-    sections = Section.objects.filter(article__source_path__in=report.loaded).select_related("article")
+    sections = Section.objects.filter(article__source_path__in=report.loaded)
     assert len(sections) > 24
     for section in sections:
-        assert indexed[section.pk] == index_columns(section.article.title, section.title, section.text)
+        piece = section.paragraphs[-1][-12:]
+        assert section.pk in indexed_section_ids(f'"{piece}"'), piece
+
+
+def index_files(name):
+    return {path.name: path.stat().st_ino for path in (index.root() / name).iterdir() if path.is_file()}
+
+
+def test_each_load_that_changes_content_publishes_a_new_index_version_made_from_the_last(content_dir, own_index):
+    load_content(content_dir)
+    before = ContentState.index_name()
+    assert load_content(content_dir).loaded == [] and ContentState.index_name() == before  # nothing changed
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    load_content(content_dir)
+    after = ContentState.index_name()
+    assert after != before and index.exists(before)  # the last version stays for workers holding it
+    shared = {name for name, inode in index_files(before).items() if index_files(after).get(name) == inode}
+    assert any(name.endswith(".idx") for name in shared)  # the unchanged segment is linked, not written again
+    assert indexed_section_ids("赵庭朴") == set() and indexed_section_ids("孙廷朴")
+
+
+def test_a_load_that_fails_leaves_the_last_index_serving_and_removes_its_own(content_dir, monkeypatch, own_index):
+    load_content(content_dir)
+    before, versions = ContentState.index_name(), set(os.listdir(index.root()))
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    monkeypatch.setattr(loader, "update_state", lambda name: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        load_content(content_dir)
+    assert ContentState.index_name() == before and set(os.listdir(index.root())) == versions
+    assert indexed_section_ids("赵庭朴")
+
+
+@pytest.fixture
+def own_index(settings, tmp_path):
+    """An index folder of the test's own: what it removes is no other test's."""
+    settings.BULLETINS_INDEX_DIR = tmp_path / "index"
+
+
+def test_old_index_versions_are_removed(content_dir, settings, own_index):
+    settings.BULLETINS_INDEX_KEEP = 2
+    path = content_dir / JIANGSU
+    names = []
+    for n in range(4):
+        path.write_text(path.read_text(encoding="utf-8") + f"\n第{n}次。\n", encoding="utf-8")
+        load_content(content_dir)
+        names.append(ContentState.index_name())
+    assert set(os.listdir(index.root())) == set(names[-2:])
+
+
+def test_a_missing_index_is_built_again_by_the_next_load(content_dir, own_index):
+    load_content(content_dir)
+    shutil.rmtree(index.root() / ContentState.index_name())
+    assert load_content(content_dir).loaded == []
+    assert index.exists(ContentState.index_name()) and indexed_section_ids("赵庭朴")
 
 
 def test_a_load_in_a_thread_stays_in_its_process(monkeypatch, settings):

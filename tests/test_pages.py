@@ -5,10 +5,9 @@ import os
 
 import pytest
 
-from bulletins import search
 from bulletins.loader import load_content
 from bulletins.models import Article, Page
-from bulletins.pages import render_article
+from bulletins.pages import highlighted, render_article
 
 from .support import CONTENT, run_python, site_env
 
@@ -57,8 +56,9 @@ def test_marked_words_are_marked_on_request_not_stored(client, django_assert_num
 def test_a_page_opened_from_search_is_the_stored_page_marked_as_a_rendering_would_be(client, hl):
     marked = 0
     for article in Article.objects.all():
-        expected = render_article(article, article.previous(), article.next(), search.parse_marks(hl))
-        assert client.get(article.get_absolute_url(), {"hl": hl}).content.decode() == expected
+        path = article.get_absolute_url()
+        expected = highlighted(render_article(article, article.previous(), article.next()), hl, path)
+        assert client.get(path, {"hl": hl}).content.decode() == expected
         marked += "<mark>" in expected
     assert marked or hl.startswith("class")
 

@@ -13,12 +13,38 @@
       // The name starts with the visible text, as WCAG's "label in name" asks.
       button.setAttribute("aria-label", "复制链接：" + link.getAttribute("aria-label").split("：").slice(1).join("："));
       button.addEventListener("click", function () {
-        navigator.clipboard.writeText(link.href).then(function () {
+        // The section's own address: never the ?hl= of a page opened from search.
+        var address = location.origin + location.pathname + link.hash;
+        navigator.clipboard.writeText(address).then(function () {
           button.textContent = "已复制";
           setTimeout(function () { button.textContent = "复制链接"; }, 2000);
         });
       });
       link.after(button);
+    });
+  }
+
+  // A page opened from search: step through its marks, "第 n/N 处".
+  var bar = document.querySelector(".search-bar-count");
+  var marks = document.querySelectorAll(".bulletin mark");
+  if (bar && marks.length) {
+    var at = -1;
+    var step = function (by) {
+      if (at >= 0) marks[at].classList.remove("current");
+      at = (at + by + marks.length) % marks.length;
+      marks[at].classList.add("current");
+      marks[at].scrollIntoView({ block: "center" });
+      bar.textContent = "第 " + (at + 1) + "/" + marks.length + " 处";
+    };
+    var previous = bar;
+    [["上一处", -1], ["下一处", 1]].forEach(function (pair) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "search-bar-step";
+      button.textContent = pair[0];
+      button.addEventListener("click", function () { step(pair[1]); });
+      previous.after(button);
+      previous = button;
     });
   }
 
