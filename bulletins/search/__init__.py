@@ -93,11 +93,15 @@ def counts(searcher, query, region):
     return sections + bulletins - by_sections, bulletins, regions
 
 
+def begin(raw):
+    """(parsed query, empty Results, searcher or None when there is nothing to search)."""
+    query = parse(raw)
+    return query, Results(query), current_searcher() if query else None
+
+
 def search(raw, region=None, limit=10, offset=0):
     """One page of results: `limit` bulletins from the `offset`-th, each with its best places."""
-    query = parse(raw)
-    results = Results(query)
-    searcher = current_searcher() if query else None
+    query, results, searcher = begin(raw)
     if searcher is None:
         return results
     ranked_query = places_query(query, region)
@@ -139,9 +143,7 @@ def search(raw, region=None, limit=10, offset=0):
 
 def places(raw, region=None, limit=10, offset=0):
     """Places best first, for the API: sections, and bulletins matched by their fields alone."""
-    query = parse(raw)
-    results = Results(query)
-    searcher = current_searcher() if query else None
+    query, results, searcher = begin(raw)
     if searcher is None:
         return results
     ranked_query, wanted = places_query(query, region), offset + limit

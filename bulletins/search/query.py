@@ -37,14 +37,10 @@ class Query:
     text: str = ""
     truncated: bool = False
     units: list = field(default_factory=list)
-    wholes: list = field(default_factory=list)  # terms of several units, as typed: {whole: [their units' words]}
+    wholes: list = field(default_factory=list)  # (term as typed, its units' words), for terms of several
 
     def __bool__(self):
         return bool(self.units)
-
-    @property
-    def words(self):
-        return [unit.word for unit in self.units]
 
 
 def clean(raw):
