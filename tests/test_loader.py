@@ -11,7 +11,6 @@ from contextlib import contextmanager
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from bench.archive import write_archive
 from bulletins import loader

@@ -180,6 +180,12 @@ def test_any_sampled_phrase_is_found_and_linked_to_a_paragraph_holding_it(data):
 
 
 def test_a_term_standing_whole_ranks_above_its_words_apart():
+    load_content(FIXTURES / "whole")  # both hold 县里, 召开 and 会议; one as typed
+    found = search.search("县里召开会议")
+    assert [entry.article.slug for entry in found.entries] == ["term-whole", "words-apart"]
+
+
+def test_a_section_holding_more_words_ranks_above_one_holding_fewer():
     load_content(FIXTURES / "ranking")
     found = search.search("县里召开会议")
     assert [entry.article.slug for entry in found.entries] == ["word-match", "bigram-only"]

@@ -18,7 +18,6 @@ Two kinds of document share the index:
   match, and all its text in `alltext`, which only counts and groups bulletins.
 """
 
-import logging
 import os
 import shutil
 import uuid
@@ -28,8 +27,6 @@ from pathlib import Path
 from django.conf import settings
 
 from .text import searchable
-
-logger = logging.getLogger(__name__)
 
 FORMAT = "1"  # part of every version's name: change it when the schema or the terms change
 MAX_GRAM = 6

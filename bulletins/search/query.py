@@ -10,7 +10,7 @@ spaces that stands whole ranks above its words apart; a quoted phrase must stand
 import re
 from dataclasses import dataclass, field
 
-from .index import BULLETIN_FIELDS, MAX_GRAM, OWN_FIELDS, SCORED_FIELDS, SECTION_FIELDS, schema
+from .index import BULLETIN_FIELDS, MAX_GRAM, OWN_FIELDS, SCORED_FIELDS, schema
 from .text import CONTROL, searchable, stopwords, thesaurus, to_simplified, words
 
 MAX_QUERY_LENGTH = 100
