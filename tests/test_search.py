@@ -529,3 +529,15 @@ def test_article_highlight_never_fails_and_never_echoes_markup(client, hl):
     response = client.get(f"/articles/{CQ}/", {"hl": hl})
     assert response.status_code == 200
     assert_only_our_markup(response.content.decode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40) | st.from_regex(r"[0-9.%‰，a-zＡ-Ｚ０-９儿童、]{0,20}", fullmatch=True))
+def test_searchable_text_is_what_the_marks_map_back_to(value):
+    stream, offsets = text.searchable_with_offsets(value)
+    assert stream == text.searchable(value)
+    assert len(offsets) == len(stream) and offsets == sorted(offsets)
+    pieces = {stream[i : i + n] for i in range(len(stream)) for n in (1, 3)}
+    for string in {p for p in pieces if p[0].isalnum() and p[-1].isalnum()}:  # as searchable() leaves a query
+        for start, end, found in marks.spans(value, [string]):
+            assert found in text.searchable(value[start:end])  # whole characters: ¼ is 1⁄4 to search

@@ -13,8 +13,8 @@ from markupsafe import Markup, escape
 
 from . import index, marks
 from .index import SECTION_FIELDS
-from .query import MAX_QUERY_LENGTH, bulletins_query, in_articles, parse, places_query
-from .text import is_searchable, searchable
+from .query import MAX_QUERY_LENGTH, bulletins_query, in_articles, parse, places_count_query, places_query
+from .text import is_searchable, prepared, searchable
 
 __all__ = ["MAX_QUERY_LENGTH", "Entry", "Place", "Results", "is_searchable", "parse", "places", "search"]
 
@@ -88,7 +88,7 @@ def counts(searcher, query, region):
     regions = {b["key"]: b["doc_count"] for b in buckets["regions"]["buckets"]}
     regions = dict(sorted(regions.items(), key=lambda item: (-item[1], item[0])))
     bulletins = regions.get(region, 0) if region else sum(regions.values())
-    sections = count(searcher, places_query(query, region, SECTION_FIELDS))
+    sections = count(searcher, places_count_query(query, region, SECTION_FIELDS))
     by_sections = count(searcher, bulletins_query(query, region, ("alltext",)))
     return sections + bulletins - by_sections, bulletins, regions
 
@@ -106,10 +106,10 @@ def search(raw, region=None, limit=10, offset=0):
         return results
     ranked_query = places_query(query, region)
     wanted, fetch = offset + limit, max(4 * (offset + limit), 40)
-    while True:
-        ranked = searcher.search(ranked_query, limit=fetch, count=True)
+    while True:  # the counts come apart
+        ranked = searcher.search(ranked_query, limit=fetch, count=False)
         order = list(dict.fromkeys(article_id for _, article_id, _ in hit_ids(searcher, ranked.hits)))
-        if len(order) >= wanted or fetch >= ranked.count:
+        if len(order) >= wanted or len(ranked.hits) < fetch:
             break
         fetch *= 4
     results.total, results.bulletins, results.regions = counts(searcher, query, region)
@@ -149,14 +149,14 @@ def places(raw, region=None, limit=10, offset=0):
     ranked_query, wanted = places_query(query, region), offset + limit
     fetch = wanted
     while True:
-        ranked = searcher.search(ranked_query, limit=fetch, count=True)
+        ranked = searcher.search(ranked_query, limit=fetch, count=False)
         hits = list(hit_ids(searcher, ranked.hits))
         fields_only = {a for _, a, s in hits if not s}
         if fields_only:  # a bulletin is a place of its own only when none of its sections is
             with_sections = searcher.search(in_articles(bulletins_query(query, region, ("alltext",)), fields_only), limit=len(fields_only))
             dropped = set(searcher.fast_field_values("article_id", [address for _, address in with_sections.hits]))
             hits = [hit for hit in hits if hit[2] or hit[1] not in dropped]
-        if len(hits) >= wanted or fetch >= ranked.count:
+        if len(hits) >= wanted or len(ranked.hits) < fetch:
             break
         fetch *= 4
     results.total, results.bulletins, results.regions = counts(searcher, query, region)
@@ -182,8 +182,9 @@ def build_places(query, hits, article_ids):
             continue
         section, article = sections[section_id], articles[article_id]
         section.article = article
-        own = searchable(f"{section.title}\n{section.text}")
-        index_, quote = marks.snippet(section.paragraphs, marks.marks_for(query, own))
+        ready = [prepared(paragraph) for paragraph in section.paragraphs]
+        own = searchable(section.title) + "".join(stream for _, stream in ready)
+        index_, quote = marks.snippet(section.paragraphs, marks.marks_for(query, own), ready)
         fragment = section.fragment() if len(section.paragraphs) == 1 else section.fragment(index_)
         built[(article_id, section_id)] = Place(
             article=article,

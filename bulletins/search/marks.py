@@ -4,11 +4,12 @@ Matches are found in a text's searchable characters (text.searchable_with_offset
 back to the text itself, so marks and snippets agree with the index to the character.
 """
 
+import html
 import re
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from .text import searchable_with_offsets
+from .text import prepared, searchable_with_offsets
 
 SNIPPET_LENGTH = 100
 SECOND_PIECE_LENGTH = 40
@@ -45,11 +46,14 @@ def missing(query, *streams):
     return [unit.word for unit in query.units if not any(form in stream for form in unit.forms for stream in streams)]
 
 
-def spans(text, strings):
-    """(start, end, string) of each occurrence in `text` of the strings, longest first where they overlap."""
+def spans(text, strings, ready=None):
+    """(start, end, string) of each occurrence in `text` of the strings, longest first where they
+    overlap. `ready` is text.prepared(text), when the caller has it."""
+    normalized, searchable_text = ready or prepared(text)
+    strings = [string for string in strings if string in searchable_text]
     if not strings:
         return []
-    stream, offsets = searchable_with_offsets(text)
+    stream, offsets = literal_offsets(text, normalized, searchable_text, strings) or searchable_with_offsets(text)
     taken = bytearray(len(text) + 1)
     found = []
     for string in sorted(strings, key=len, reverse=True):
@@ -63,14 +67,28 @@ def spans(text, strings):
     return sorted(found)
 
 
-def marked(text, found):
-    """Escaped text with the spans found in <mark>."""
+def literal_offsets(text, normalized, searchable_text, strings):
+    """searchable_with_offsets(text) when every occurrence of the strings in the searchable text
+    stands letter for letter in the text itself, as nearly always: (stream, offsets) where the
+    stream is the normalized text and offsets are the identity. None otherwise."""
+    if len(normalized) != len(text):
+        return None
+    for string in strings:
+        if searchable_text.count(string) != normalized.count(string):
+            return None
+    return normalized, range(len(normalized))
+
+
+def marked(text, found, escape=html.escape):
+    """Text with the spans found in <mark>, escaped (plain str: callers wrap it in Markup once).
+
+    escape=str for text that is HTML already."""
     out, last = [], 0
     for start, end, _ in found:
-        out += [escape(text[last:start]), Markup("<mark>"), escape(text[start:end]), Markup("</mark>")]
+        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
         last = end
     out.append(escape(text[last:]))
-    return Markup("").join(out)
+    return "".join(out)
 
 
 def splits_a_run(text, i):
@@ -105,14 +123,14 @@ def piece_bounds(text, first, length):
     return start, end
 
 
-def snippet(paragraphs, marks, length=SNIPPET_LENGTH):
+def snippet(paragraphs, marks, ready=None, length=SNIPPET_LENGTH):
     """(index of the paragraph to link, Markup): the window that holds the most query words.
 
-    `marks` is marks_for()'s {string: words}. When the section holds words the window does
-    not, a second, shorter piece quotes the first of them. Pieces are verbatim text joined and
-    cut with ……
+    `marks` is marks_for()'s {string: words}; `ready`, the paragraphs' text.prepared(), when
+    the caller has them. When the section holds words the window does not, a second, shorter
+    piece quotes the first of them. Pieces are verbatim text joined and cut with ……
     """
-    found = [spans(paragraph, marks) for paragraph in paragraphs]
+    found = [spans(paragraph, marks, r) for paragraph, r in zip(paragraphs, ready or map(prepared, paragraphs))]
     best = None
     for index, (paragraph, spans_here) in enumerate(zip(paragraphs, found)):
         for first in [s for s, _, _ in spans_here] or [0]:
@@ -144,7 +162,7 @@ def join_pieces(paragraphs, found, pieces):
         out.append(marked(text[start:end], inside))
         if n == len(pieces) - 1 and end < len(text):
             out.append(ELLIPSIS)
-    return Markup("").join(out)
+    return Markup("".join(out))
 
 
 def highlight_html(html, strings):
@@ -152,17 +170,6 @@ def highlight_html(html, strings):
     if not strings:
         return Markup(html)
     parts = TAG_OR_REFERENCE.split(str(html))
-    for i in range(0, len(parts), 2):
-        parts[i] = str(marked_html_text(parts[i], strings))
+    for i in range(0, len(parts), 2):  # text, escaped already and free of references
+        parts[i] = marked(parts[i], spans(parts[i], strings), escape=str)
     return Markup("".join(parts))
-
-
-def marked_html_text(text, strings):
-    """A piece of HTML text (already escaped, no reference in it) with the strings marked."""
-    found = spans(text, strings)
-    out, last = [], 0
-    for start, end, _ in found:
-        out += [text[last:start], "<mark>", text[start:end], "</mark>"]
-        last = end
-    out.append(text[last:])
-    return "".join(out)

@@ -134,18 +134,28 @@ def region_filter(region):
     return [(t.Occur.Must, t.Query.term_query(schema(), "region", region, index_option="basic"))] if region else []
 
 
-def places_query(query, region=None, fields=OWN_FIELDS):
-    """Sections (and bulletins, by their fields) that hold a unit, ranked by coverage then BM25.
-
-    With fields=SECTION_FIELDS, sections only.
-    """
+def matching(query, region=None, fields=OWN_FIELDS):
+    """The clauses that decide which documents a query lists: any unit in `fields`, every quoted
+    phrase, the region. With fields=SECTION_FIELDS, sections only."""
     t = tantivy()
     clauses = [(t.Occur.Must, any_of([unit_matches(u, fields) for u in query.units]))]
     clauses += [(t.Occur.Must, unit_matches(u, SCORED_FIELDS)) for u in query.units if u.required]
     clauses = [(occur, t.Query.const_score_query(q, 0.0)) for occur, q in clauses]  # they match; they do not score
-    clauses += region_filter(region)
+    return clauses + region_filter(region)
+
+
+def places_count_query(query, region=None, fields=OWN_FIELDS):
+    """places_query without its scoring: for counting, which visits every match."""
+    return tantivy().Query.boolean_query(matching(query, region, fields))
+
+
+def places_query(query, region=None):
+    """Sections (and bulletins, by their fields) that hold a unit, ranked by coverage then BM25."""
+    t = tantivy()
+    clauses = matching(query, region)
     for unit in query.units:
-        clauses.append((t.Occur.Should, t.Query.const_score_query(unit_matches(unit, SCORED_FIELDS), COVERAGE)))
+        if len(query.units) > 1:  # one unit: every match holds it, and coverage ranks nothing
+            clauses.append((t.Occur.Should, t.Query.const_score_query(unit_matches(unit, SCORED_FIELDS), COVERAGE)))
         clauses.append((t.Occur.Should, unit_scored(unit)))
     for whole, _ in query.wholes:
         for name in ("title", "body"):

@@ -15,6 +15,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206
 # What search keeps of a text: letters and digits, a decimal point inside a number, a per cent
 # sign after one, so that 2.6亿 and 80% are searched as written and 80% does not find 80家.
 SEARCHABLE = re.compile(r"[^\W_]|(?<=\d)\.(?=\d)|(?<=\d)[%‰]")
+# What searchable() drops: the complement of SEARCHABLE, so that it is one substitution in C.
+DROPPED = re.compile(r"(?!(?<=\d)\.(?=\d)|(?<=\d)[%‰])[\W_]")
 # A figure with its unit (1365元, 2.6亿元, 80%), kept whole as one query word.
 FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[%‰]|[万亿千百]*[元人家个名次户所项条岁年月日号]*)")
 ASCII_WORD = re.compile(r"^[a-z0-9.%‰]+$")
@@ -73,7 +75,13 @@ def normalize(text):
 
 def searchable(text):
     """The characters search matches on, in order: what the index holds of a text."""
-    return "".join(SEARCHABLE.findall(normalize(text)))
+    return DROPPED.sub("", normalize(text))
+
+
+def prepared(text):
+    """(normalized text, searchable text): both, for a text that is searched and then marked."""
+    normalized = normalize(text)
+    return normalized, DROPPED.sub("", normalized)
 
 
 def searchable_with_offsets(text):
