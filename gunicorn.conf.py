@@ -17,14 +17,18 @@ os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"
 
 
 def when_ready(server):
-    """Load the query side of search (jieba's dictionary, OpenCC) in the master, once, before
-    the workers are forked: they share it, and no worker, after a reload either, makes its
-    first reader wait a second for it. Neither starts a thread. The index is opened by each
-    worker, after the fork, as tantivy starts threads."""
-    from bulletins.search.text import to_simplified, tokenizer
+    """After a first load (a fresh start, slow anyway), load the query side of search (jieba's
+    dictionary, OpenCC) in the master before the workers are forked: they share it, and no
+    worker, after a reload either, makes its first reader wait a second for it. A restart
+    leaves it to each worker's first search, so that pages answer at once. Neither starts a
+    thread; the index is opened by each worker, after the fork, as tantivy starts threads."""
+    from bulletins import wsgi
 
-    tokenizer()
-    to_simplified()
+    if wsgi.startup:
+        from bulletins.search.text import to_simplified, tokenizer
+
+        tokenizer()
+        to_simplified()
 
 
 def post_worker_init(worker):

@@ -388,7 +388,8 @@ def migrate_and_load():
 
 
 def load_at_startup(check_here=True):
-    """Called from wsgi.py, not AppConfig.ready(), as Django advises; returns the thread or the report.
+    """Called from wsgi.py, not AppConfig.ready(), as Django advises; returns the thread, the
+    report, True (a first load in a child process) or None.
 
     A database that already publishes content is served from the first request on: a restart
     does not wait for every file of the archive to be checked, nor for another worker's check,
@@ -413,7 +414,7 @@ def load_at_startup(check_here=True):
 
 
 def in_a_child_process(function):
-    """Run `function` in a forked child and wait for it; raise if it failed (it logs why)."""
+    """Run `function` in a forked child and wait for it; True, or raise if it failed (it logs why)."""
     connections.close_all()  # the child opens its own
     pid = os.fork()
     if pid == 0:
@@ -429,6 +430,7 @@ def in_a_child_process(function):
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("The first content load failed (see the log above); nothing is served.")
+    return True
 
 
 def check_in_background():

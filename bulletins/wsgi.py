@@ -10,5 +10,6 @@ application = get_wsgi_application()
 
 from bulletins.loader import load_at_startup  # noqa: E402  (needs the apps set up above)
 
-# The background check's thread, or the first load's report; see gunicorn.conf.py for the flag.
+# The background check's thread, the first load's report (True when it ran in a child process:
+# gunicorn's master), or None; see gunicorn.conf.py for the flag and what it does after a first load.
 startup = load_at_startup(check_here=not os.environ.get("BULLETINS_CHECK_AFTER_FORK"))
