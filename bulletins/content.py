@@ -19,7 +19,7 @@ from django.utils.text import slugify
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date")
 REQUIRED_KEYS = ("title", "slug")
@@ -28,6 +28,11 @@ HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 LEAD_IN_RE = re.compile(r"^\*\*(?P<title>[^*\n]+?)\*\*(?P<rest>.*)$", re.S)
 FIRST_SENTENCE_RE = re.compile(r"^.*?[。！？](?:[”’」』）])?", re.S)
 SUMMARY_MAX = 160
+# Characters a text copied from a PDF may carry (form feed, backspace…) that no bulletin means:
+# refused with their line, as feeds and pages cannot carry them. Tab and newline are text.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+ORDER_RANGE = range(-(2**31), 2**31)  # what the database's integer column holds
+SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
 class ContentError(Exception):
@@ -95,7 +100,12 @@ def decode(path, data):
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ContentError(path, line, f"not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    control = CONTROL_RE.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise ContentError(path, line, f"a control character (U+{ord(control.group(0)):04X}) is not text: remove it")
+    return text
 
 
 def split_front_matter(path, text):
@@ -120,7 +130,7 @@ def parse_front_matter(path, source, first_line):
             raise ContentError(path, first_line, "front matter is empty: it needs at least title and slug")
         if not isinstance(node, yaml.MappingNode):
             raise ContentError(path, first_line + node.start_mark.line, "front matter must be 'key: value' lines")
-        values = loader.construct_document(node)
+        values = construct(path, loader, node, first_line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.context_mark or exc.problem_mark  # where the broken construct starts
         line = first_line + (mark.line if mark else 0)
@@ -134,6 +144,8 @@ def parse_front_matter(path, source, first_line):
         if key not in FRONT_MATTER_KEYS:
             known = ", ".join(FRONT_MATTER_KEYS)
             raise ContentError(path, line, f"unknown front-matter key {key!r} (known keys: {known})")
+        if key in lines:
+            raise ContentError(path, line, f"{key!r} is written twice (first on line {lines[key]})")
         lines[key] = line
     for key in REQUIRED_KEYS:
         if not isinstance(values.get(key), str) or not values[key].strip():
@@ -151,8 +163,8 @@ def parse_front_matter(path, source, first_line):
     if not SLUG_RE.match(slug):
         raise ContentError(path, lines["slug"], f"slug {slug!r} must be lower-case ASCII words joined by '-'")
     order = values.get("order", 0)
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise ContentError(path, lines["order"], f"order must be a whole number, not {order!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or order not in ORDER_RANGE:
+        raise ContentError(path, lines["order"], f"order must be a whole number within ±2^31, not {order!r}")
     date = values.get("date")
     if date is not None and (not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)):
         raise ContentError(path, lines["date"], f"date must be written YYYY-MM-DD, not {date!r}")
@@ -166,6 +178,20 @@ def parse_front_matter(path, source, first_line):
         "order": order,
         "date": date,
     }
+
+
+def construct(path, loader, node, first_line):
+    """The front matter's values, key by key, so that a value YAML reads but Python refuses
+    (2023-02-29, a key that is a list) names its own line."""
+    values = {}
+    for key_node, value_node in node.value:
+        try:
+            values[loader.construct_object(key_node, deep=True)] = loader.construct_object(value_node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:
+            line = first_line + value_node.start_mark.line
+            key = repr(key_node.value) if isinstance(key_node.value, str) else "a key"
+            raise ContentError(path, line, f"{key} holds a value that does not exist: {exc}") from None
+    return values
 
 
 def blocks(lines, first_line):
@@ -259,24 +285,41 @@ def renderer():
     from markdown.treeprocessors import Treeprocessor
 
     class BlockIds(Treeprocessor):
-        """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text."""
+        """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text, one
+        line a block (a wrapped line or a list within it joined with spaces), so that block
+        n is line n of the section's text; drop links to anything but the web, mail and
+        this site."""
 
         anchor = ""
         paragraphs = ()
 
         def run(self, root):
+            for element in root.iter():
+                for name in ("href", "src"):
+                    if element.get(name) is not None and not safe_link(element.get(name)):
+                        del element.attrib[name]
             self.paragraphs = []
             for n, element in enumerate(root, start=1):
                 element.set("id", block_id(self.anchor, n))
-                self.paragraphs.append("".join(element.itertext()).strip())
+                self.paragraphs.append(" ".join("".join(element.itertext()).split()))
                 if element.tag == "p":
                     link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接"})
                     link.text = "¶"
 
     md = markdown.Markdown(output_format="html")
+    # Content is text, not markup: raw HTML (a <meta> refresh, a <script>) is shown as written.
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
     # After inline processing (priority 20), so the text is free of Markdown markers.
     md.treeprocessors.register(BlockIds(md), "block_ids", 5)
     return md
+
+
+def safe_link(url):
+    """A link to the web, to mail, or within this site: no javascript:, data: or the like."""
+    url = re.sub(r"[\x00-\x20]", "", url)
+    scheme = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url)
+    return scheme is None or scheme.group(0).lower() in SAFE_SCHEMES
 
 
 def render(anchor, source):

@@ -69,11 +69,34 @@ def parse_file(path_and_name):
     load of the whole archive must not hold the archive.
     """
     path, name = path_and_name
-    data = read(path)
     try:
-        return content.parse_bulletin(name, data)
+        refuse_file(path, name)
+        return content.parse_bulletin(name, read(path))
     except content.ContentError as error:
         return error
+    except OSError as error:  # unreadable, or gone since the folder was listed
+        return content.ContentError(printable(name), 1, f"cannot be read: {error.strerror or error}")
+
+
+def printable(name):
+    """A file name as the log and the database can hold it, whatever bytes the file system gave."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def refuse_file(path, name):
+    """Raise the ContentError of a file that must not be read: a name that is not UTF-8, a link
+    out of the content folder, a size over BULLETINS_MAX_FILE_BYTES."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise content.ContentError(printable(name), 1, "the file name is not UTF-8: rename the file") from None
+    folder = os.path.realpath(os.path.dirname(path))
+    if os.path.commonpath([os.path.realpath(path), folder]) != folder:
+        raise content.ContentError(name, 1, "links to a file outside the content folder")
+    size = os.stat(path).st_size
+    if size > settings.BULLETINS_MAX_FILE_BYTES:
+        limit = settings.BULLETINS_MAX_FILE_BYTES
+        raise content.ContentError(name, 1, f"{size:,} bytes: over the limit of {limit:,} (BULLETINS_MAX_FILE_BYTES)")
 
 
 @dataclass(frozen=True)
@@ -203,6 +226,9 @@ def load_into(directory, report, stack, builds):
     rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
     published = {path: Published(*row) for path, *row in rows}
     files = content_files(directory)
+    if not files and published and not settings.BULLETINS_ALLOW_EMPTY:
+        # An emptied or unmounted folder must not read as "every bulletin was removed".
+        raise ImproperlyConfigured(f"{directory} holds no bulletin; nothing was changed (BULLETINS_ALLOW_EMPTY=1 unpublishes all)")
     removed_ids = []
     for name in sorted(set(published) - {entry.name for entry in files}):
         removed_ids.append(published.pop(name).id)
@@ -211,15 +237,19 @@ def load_into(directory, report, stack, builds):
 
     changed, stats = [], {}
     for entry in files:
-        article, stats[entry.name] = published.get(entry.name), file_stat(entry)
-        if article is not None and article.source_stat == stats[entry.name]:
-            report.unchanged.append(entry.name)
-            continue
-        if article is not None and article.source_hash == content.digest(read(entry)):
-            # Touched, not changed: remember the new stat, so the next start need not read it.
-            Article.objects.filter(pk=article.id).update(source_stat=stats[entry.name])
-            report.unchanged.append(entry.name)
-            continue
+        article = published.get(entry.name)
+        try:
+            stats[entry.name] = file_stat(entry)
+            if article is not None and article.source_stat == stats[entry.name]:
+                report.unchanged.append(entry.name)
+                continue
+            if article is not None and article.source_hash == content.digest(read(entry)):
+                # Touched, not changed: remember the new stat, so the next start need not read it.
+                Article.objects.filter(pk=article.id).update(source_stat=stats[entry.name])
+                report.unchanged.append(entry.name)
+                continue
+        except OSError:
+            pass  # parse_file refuses it, naming why
         changed.append(entry)
 
     pool = stack.enter_context(worker_pool(len(changed)))
@@ -278,7 +308,7 @@ def save_bulletins(bulletins, ids, stats):
             source_path=bulletin.path,
             slug=bulletin.slug,
             source_hash=bulletin.digest,
-            source_stat=stats[bulletin.path],
+            source_stat=stats.get(bulletin.path, ""),
             title=bulletin.title,
             region=bulletin.region,
             source=bulletin.source,

@@ -102,6 +102,11 @@ DATABASES = {
 DATABASES["default"]["NAME"].parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A bulletin file larger than this is refused with its name: no bulletin comes near it.
+BULLETINS_MAX_FILE_BYTES = int(os.environ.get("BULLETINS_MAX_FILE_BYTES") or 2 * 2**20)
+# An empty content/ is refused, so that an unmounted folder does not unpublish the archive;
+# set this to 1 to unpublish everything on purpose.
+BULLETINS_ALLOW_EMPTY = env_flag("BULLETINS_ALLOW_EMPTY")
 # The search index's versions: beside the database, of which it is a part (bulletins.search.index).
 BULLETINS_INDEX_DIR = Path(os.environ.get("BULLETINS_INDEX_DIR") or DATABASES["default"]["NAME"].with_suffix(".index"))
 # Index versions kept on disk: at least the published one and the one before it.

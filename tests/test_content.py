@@ -99,6 +99,10 @@ def test_digest_changes_with_the_bytes():
         ("unknown-key.md", 4, "unknown front-matter key 'autor'"),
         ("invalid-utf8.md", 6, "not valid UTF-8"),
         ("no-front-matter.md", 1, "front matter missing"),
+        ("impossible-date.md", 4, "'date' holds a value that does not exist"),
+        ("order-out-of-range.md", 4, "order must be a whole number within"),
+        ("key-twice.md", 4, "'title' is written twice (first on line 2)"),
+        ("control-character.md", 6, "a control character (U+000C) is not text"),
     ],
 )
 def test_bad_file_is_named_with_its_line(name, line, message):
@@ -140,3 +144,26 @@ def test_heading_needs_no_blank_line_after_it():
         ("lead", "", ("导语。",)),
         ("第一节", "第一节", ("第一节的段落。",)),
     ]
+
+
+def body(markdown):
+    return parse_bulletin("x.md", f"---\ntitle: 标题\nslug: ok\n---\n\n{markdown}\n".encode()).sections
+
+
+def test_raw_html_is_shown_as_text_never_obeyed():
+    html = body('<meta http-equiv="refresh" content="0;url=https://example.com">\n\n文字<script>alert(1)</script>')[0].html
+    assert "<meta" not in html and "<script" not in html
+    assert "&lt;meta http-equiv" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_links_lead_only_to_the_web_mail_or_this_site(url):
+    html = body(f"[甲]({url}) [乙](https://mca.gov.cn/) [丙](/articles/x/) [丁](mailto:a@b.cn) ![图]({url})")[0].html
+    assert 'href="https://mca.gov.cn/"' in html and 'href="/articles/x/"' in html and 'href="mailto:a@b.cn"' in html
+    assert "script:" not in html.lower().replace("\t", "") and "data:" not in html and "<a>甲</a>" in html
+
+
+def test_each_block_is_one_line_of_text_so_its_id_matches_its_place():
+    sections = body("第一行\n第二行。\n\n- 甲\n- 乙\n\n尾段。")
+    assert sections[0].paragraphs == ("第一行 第二行。", "甲 乙", "尾段。")
+    assert 'id="lead-p3"' in sections[0].html and "尾段。" in sections[0].html.split('id="lead-p3"')[1]

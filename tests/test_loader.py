@@ -62,7 +62,9 @@ def test_removed_file_unpublishes_its_article(content_dir):
 
 
 @pytest.mark.parametrize(
-    "case", ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "no-front-matter"]
+    "case",
+    ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "no-front-matter", "impossible-date",
+     "order-out-of-range", "key-twice", "control-character"],
 )
 def test_broken_file_keeps_its_last_good_version_and_the_others(content_dir, case):
     before = {a.slug: a.source_hash for a in Article.objects.all()}
@@ -71,6 +73,79 @@ def test_broken_file_keeps_its_last_good_version_and_the_others(content_dir, cas
     assert [error.path for error in report.refused] == [JIANGSU]
     assert {a.slug: a.source_hash for a in Article.objects.all()} == before
     assert Article.objects.get(slug="jiangsu-social-assistance-2023").title == "江苏省召开2023年全省社会救助工作会议"
+
+
+def test_an_unreadable_file_is_refused_and_the_rest_published(content_dir):
+    (content_dir / "04-new.md").write_bytes((content_dir / JIANGSU).read_bytes().replace(b"jiangsu-social", b"new-social"))
+    os.chmod(content_dir / "04-new.md", 0)
+    if os.access(content_dir / "04-new.md", os.R_OK):
+        pytest.skip("this user reads any file (root)")
+    report = load_content(content_dir)
+    assert [str(e) for e in report.refused] == ["04-new.md:1: cannot be read: Permission denied"]
+
+
+def test_a_file_deleted_while_the_load_runs_is_refused_and_the_rest_published(content_dir):
+    path = content_dir / "04-new.md"
+    path.write_bytes((content_dir / JIANGSU).read_bytes().replace(b"jiangsu-social", b"new-social"))
+    other = content_dir / JIANGSU
+    other.write_text(other.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    with edited_while_read(path, lambda n: path.unlink()):  # listed, then gone before it is read
+        report = load_content(content_dir)
+    assert [str(e) for e in report.refused] == ["04-new.md:1: cannot be read: No such file or directory"]
+    assert report.loaded == [JIANGSU]
+
+
+def test_a_name_that_is_no_file_is_not_read(content_dir):
+    (content_dir / "04-dangling.md").symlink_to(content_dir / "gone.md")  # listed, never readable
+    (content_dir / "05-dir.md").mkdir()
+    report = load_content(content_dir)
+    assert report.refused == [] and Article.objects.count() == 3  # neither is a file: neither is read
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_and_the_rest_published(content_dir):
+    name = os.fsdecode(b"04-\xff\xfe.md")
+    shutil.copy(CONTENT / JIANGSU, content_dir / name)
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    report = load_content(content_dir)
+    assert [str(e) for e in report.refused] == ["04-\ufffd\ufffd.md:1: the file name is not UTF-8: rename the file"]
+    assert report.loaded == [JIANGSU]
+
+
+def test_a_link_to_a_file_outside_content_is_refused(content_dir, tmp_path):
+    outside = tmp_path / "outside.md"
+    outside.write_bytes((CONTENT / JIANGSU).read_bytes().replace(b"jiangsu-social", b"outside-social"))
+    (content_dir / "04-link.md").symlink_to(outside)
+    report = load_content(content_dir)
+    assert [str(e) for e in report.refused] == ["04-link.md:1: links to a file outside the content folder"]
+    assert not Article.objects.filter(slug="outside-social-assistance-2023").exists()
+
+
+def test_a_file_over_the_size_limit_is_refused(content_dir, settings):
+    settings.BULLETINS_MAX_FILE_BYTES = 3000
+    with open(content_dir / "02-chongqing-yutong-shouhu.md", "a", encoding="utf-8") as handle:
+        handle.write("\n新增的一段。\n")  # changed, so read again
+    report = load_content(content_dir)
+    assert [e.path for e in report.refused] == ["02-chongqing-yutong-shouhu.md"]
+    assert "over the limit of 3,000 (BULLETINS_MAX_FILE_BYTES)" in report.refused[0].message
+    assert Article.objects.count() == 3  # its last good version stays
+
+
+def test_an_empty_content_folder_unpublishes_nothing_unless_allowed(tmp_path, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImproperlyConfigured, match="holds no bulletin; nothing was changed"):
+        load_content(tmp_path / "empty")
+    assert Article.objects.count() == 3
+    settings.BULLETINS_ALLOW_EMPTY = True
+    assert len(load_content(tmp_path / "empty").removed) == 3 and Article.objects.count() == 0
+
+
+def test_check_refuses_what_the_load_refuses(content_dir, tmp_path):
+    (content_dir / "04-link.md").symlink_to(CONTENT / JIANGSU)  # inside the repository, outside this folder
+    shutil.copy(FIXTURES / "bad" / "impossible-date.md", content_dir / "05-date.md")
+    assert [str(p) for p in check_content(content_dir)] == [str(e) for e in load_content(content_dir).refused]
 
 
 def test_missing_content_directory_unpublishes_nothing(tmp_path):
