@@ -86,7 +86,7 @@ def highlighted(html, hl, path):
     Applied to the stored page's bytes, so a page opened from a result costs a read and a
     pass over its sections. Each section is marked as marks.marks_for() decides for its text.
     """
-    query = search.parse(hl)
+    query, _ = search.parse_query(hl)
     if not query:
         return html
     html = SECTION.sub(lambda m: m[1] + mark_section(m[2], query) + m[3], html)

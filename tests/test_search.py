@@ -258,10 +258,20 @@ def test_a_word_is_marked_whole_not_in_pieces(client, query, slug, marked, unmar
 
 
 def test_the_pieces_of_a_term_are_marked_only_where_it_does_not_stand_whole(client):
-    html_ = client.get(f"/articles/{CQ}/", {"hl": "安全守护"}).content.decode()
+    html_ = client.get(f"/articles/{CQ}/", {"hl": "典型示范带动"}).content.decode()
     sections = dict(re.findall(r'<section id="([^"]+)".*?>(.*?)</section>', html_, re.S))
-    assert "<mark>安全守护</mark>" in sections["筑牢安全守护防线"] and "<mark>安全</mark>" not in sections["筑牢安全守护防线"]
-    assert "<mark>安全</mark>" not in sections["lead"] and "<mark>守护</mark>" in sections["lead"]
+    assert "<mark>典型示范带动</mark>" in sections["lead"] and "<mark>典型示范</mark>" not in sections["lead"]
+    assert "<mark>典型示范</mark>" in sections["二是典型示范"]
+
+
+def test_a_word_jieba_cuts_in_two_is_one_word_where_the_archive_holds_it_whole():
+    def words(query):
+        return [unit.word for unit in search.parse_query(query)[0].units]
+
+    assert words("社会救助") == ["社会救助"]  # jieba: 社会 / 救助
+    assert words("江苏社会救助会议") == ["江苏", "社会救助", "会议"]
+    assert words("县里召开会议") != ["县里召开会议"]  # a phrase stays words
+    assert all("社会救助" in place.section.text for place in search.places("社会救助", limit=50).places if place.section)
 
 
 def test_figures_are_searched_as_written():

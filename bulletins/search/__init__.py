@@ -16,7 +16,7 @@ from .index import SECTION_FIELDS
 from .query import MAX_QUERY_LENGTH, bulletins_query, in_articles, parse, places_count_query, places_query
 from .text import is_searchable, prepared, searchable
 
-__all__ = ["MAX_QUERY_LENGTH", "Entry", "Place", "Results", "is_searchable", "parse", "places", "search"]
+__all__ = ["MAX_QUERY_LENGTH", "Entry", "Place", "Results", "is_searchable", "parse", "parse_query", "places", "search"]
 
 PLACES_SHOWN = 3  # under each bulletin on the results page
 DETAIL_LIMIT = 10_000  # places read for the bulletins of one page of results
@@ -93,10 +93,16 @@ def counts(searcher, query, region):
     return sections + bulletins - by_sections, bulletins, regions
 
 
+def parse_query(raw):
+    """(parsed query, searcher): parsed against the published index, the searcher None if there is none."""
+    searcher = current_searcher()
+    return parse(raw, index.occurs(searcher) if searcher else None), searcher
+
+
 def begin(raw):
     """(parsed query, empty Results, searcher or None when there is nothing to search)."""
-    query = parse(raw)
-    return query, Results(query), current_searcher() if query else None
+    query, searcher = parse_query(raw)
+    return query, Results(query), searcher if query else None
 
 
 def search(raw, region=None, limit=10, offset=0):

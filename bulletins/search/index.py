@@ -146,6 +146,11 @@ def modified(path):
         return 0
 
 
+def occurs(searcher):
+    """A test of whether a string of up to MAX_GRAM characters stands in any document's own text."""
+    return lambda string: any(searcher.doc_freq(name, string) for name in OWN_FIELDS)
+
+
 _opened = {}  # {(process id, version name): searcher}: at most one version per process
 
 

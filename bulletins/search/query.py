@@ -14,6 +14,7 @@ from .index import BULLETIN_FIELDS, MAX_GRAM, OWN_FIELDS, SCORED_FIELDS, schema
 from .text import CONTROL, searchable, stopwords, thesaurus, to_simplified, words
 
 MAX_QUERY_LENGTH = 100
+MAX_WORD = 4  # the longest run of jieba's words that parse() joins into one: a word, not a phrase
 COVERAGE = 1000.0  # per unit held: above any sum of BM25 scores, so coverage ranks first
 FIELD_WEIGHTS = {"title": 3.0, "body": 1.0, "meta": 2.0}
 RELATED_WEIGHT = 0.9  # a thesaurus word counts a little less than the reader's own
@@ -49,7 +50,10 @@ def clean(raw):
     return text[:MAX_QUERY_LENGTH], len(text) > MAX_QUERY_LENGTH
 
 
-def parse(raw):
+def parse(raw, occurs=None):
+    """The query's units and wholes. `occurs(string)` tells whether a string of up to MAX_GRAM
+    characters stands anywhere in the archive (index.occurs); with it, a word that jieba cut
+    apart but that stands whole in the archive (社会救助, not 社会 and 救助) is one unit."""
     text, truncated = clean(raw)
     query = Query(text=text, truncated=truncated)
     terms, phrases = [], []
@@ -66,13 +70,34 @@ def parse(raw):
     for phrase in phrases:
         units[phrase] = Unit(phrase, (phrase,), required=True)
     for whole, term_words in terms:
-        kept = [w for w in dict.fromkeys(term_words) if w in meaningful]
+        kept = list(dict.fromkeys(joined([w if w in meaningful else None for w in term_words], occurs)))
         for word in kept:
             units.setdefault(word, Unit(word, (word, *(s for s in map(searchable, thesaurus().get(word, ())) if s))))
         if len(kept) > 1 and whole not in units:
             query.wholes.append((whole, kept))
     query.units = list(units.values())
     return query
+
+
+def joined(term_words, occurs):
+    """The meaningful words of a term (None for the others), adjacent ones joined into the
+    longest run of up to MAX_WORD characters that occurs() finds in the archive: a word that
+    jieba cut in two (社会救助), not a phrase (县里召开会议), which stays words to rank by."""
+    out, i = [], 0
+    while i < len(term_words):
+        if term_words[i] is None:
+            i += 1
+            continue
+        end = i + 1
+        if occurs is not None:
+            for j in range(len(term_words), i + 1, -1):
+                run = term_words[i:j]
+                if None not in run and len("".join(run)) <= MAX_WORD and occurs("".join(run)):
+                    end = j
+                    break
+        out.append("".join(term_words[i:end]))
+        i = end
+    return out
 
 
 # -- tantivy queries --------------------------------------------------------------------------
