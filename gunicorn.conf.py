@@ -11,6 +11,9 @@ a change of code needs a restart.
 import os
 
 preload_app = True
+# The scheme comes from Django alone: SECURE_PROXY_SSL_HEADER trusts X-Forwarded-Proto under
+# DJANGO_HTTPS only. gunicorn would otherwise honour it from any client on loopback.
+secure_scheme_headers = {}
 
 # Read by bulletins/wsgi.py in the master: check content/ after the fork, in the workers.
 os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"

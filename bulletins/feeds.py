@@ -2,7 +2,9 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
@@ -13,11 +15,23 @@ SITE_DESCRIPTION = "各地民政工作信息原文发布"
 
 
 class BulletinsFeed(Feed):
+    """Links under BULLETINS_SITE_URL when it is set (Django adds the request's host only to
+    links that have none), as pages' canonical links are."""
+
     title = SITE_NAME
-    link = "/"
     description = SITE_DESCRIPTION
+    url_name = "feed-rss"
     language = "zh-cn"
     author_name = SITE_NAME  # Atom wants an author; a bulletin's own is its byline or source
+
+    def link(self):
+        return settings.BULLETINS_SITE_URL + "/"
+
+    def feed_url(self):
+        return settings.BULLETINS_SITE_URL + reverse(self.url_name) if settings.BULLETINS_SITE_URL else None
+
+    def item_link(self, item):
+        return settings.BULLETINS_SITE_URL + item.get_absolute_url()
 
     def items(self):
         return Article.objects.order_by("-loaded_at", "order")[:50]
@@ -46,4 +60,5 @@ class BulletinsFeed(Feed):
 
 class BulletinsAtomFeed(BulletinsFeed):
     feed_type = Atom1Feed
+    url_name = "feed-atom"
     subtitle = SITE_DESCRIPTION

@@ -76,11 +76,13 @@ class StoredPageMiddleware:
 
 
 class ContentCachingMiddleware:
-    """ETag and Last-Modified from the loaded content, answered with 304 before any rendering.
+    """ETag and Last-Modified from the loaded content, and 304 for a page that exists.
 
-    A page is a function of the content version, the release and the URL, so the validators
-    are computed from those alone. Static files are left to whitenoise, and views marked
-    `validates_itself` (stored article pages) to themselves.
+    A page is a function of the content version, the release, the URL and, where absolute URLs
+    follow the request (no BULLETINS_SITE_URL), the scheme and host, so the validators are
+    computed from those alone. The answer is made before it is compared, so that a URL that
+    would answer 404 or 400 does so, never 304 (RFC 9110 §13.2.1). Static files are left to
+    whitenoise, and views marked `validates_itself` (stored article pages) to themselves.
     """
 
     def __init__(self, get_response):
@@ -89,11 +91,12 @@ class ContentCachingMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         validators = getattr(request, "content_validators", None)
-        if validators and response.status_code in (200, 304):
+        if validators and response.status_code == 200:
             etag, last_modified = validators
             response.headers["ETag"] = etag
             response.headers["Last-Modified"] = http_date(last_modified)
             patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
+            response = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
         elif response.status_code == 404:
             patch_cache_control(response, public=True, max_age=60)
         return response
@@ -105,6 +108,7 @@ class ContentCachingMiddleware:
         if published is None:
             return None
         version, updated = published
-        tag = hashlib.sha256(f"{version}|{release()}|{request.get_full_path()}".encode()).hexdigest()[:32]
+        where = "" if settings.BULLETINS_SITE_URL else f"{request.scheme}://{request.get_host()}"
+        tag = hashlib.sha256(f"{version}|{release()}|{where}|{request.get_full_path()}".encode()).hexdigest()[:32]
         request.content_validators = (f'"{tag}"', updated)
-        return get_conditional_response(request, etag=request.content_validators[0], last_modified=request.content_validators[1])
+        return None

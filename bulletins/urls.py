@@ -1,11 +1,7 @@
-from django.contrib.sitemaps.views import sitemap
 from django.urls import path, re_path
 
-from . import pages, views
+from . import pages, sitemaps, views
 from .feeds import BulletinsAtomFeed, BulletinsFeed
-from .sitemaps import ArticleSitemap, HomeSitemap
-
-SITEMAPS = {"home": HomeSitemap, "articles": ArticleSitemap}
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -16,7 +12,8 @@ urlpatterns = [
     path("api/articles/<slug:slug>/", views.api_article, name="api-article"),
     path("feeds/atom/", BulletinsAtomFeed(), name="feed-atom"),
     path("feeds/rss/", BulletinsFeed(), name="feed-rss"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
 ]

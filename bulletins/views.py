@@ -1,5 +1,7 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+import re
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
@@ -19,12 +21,12 @@ class BadParameter(ValueError):
 
 
 def whole_number(value, name, default, minimum, maximum):
+    """A parameter of ASCII digits (not ＵＮＩＣＯＤＥ digits, 1_0 or +5, which int() reads)."""
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadParameter(f"{name} must be a whole number") from None
+    if not re.fullmatch(r"[0-9]{1,20}", value):
+        raise BadParameter(f"{name} must be a whole number")
+    number = int(value)
     if not minimum <= number <= maximum:
         raise BadParameter(f"{name} must be between {minimum} and {maximum}")
     return number
@@ -97,7 +99,7 @@ def api_search(request):
         "regions": found.regions,
         "results": [
             {
-                "url": request.build_absolute_uri(place.url),
+                "url": absolute(request, place.url),
                 "article": {"slug": place.article.slug, "title": place.article.title},
                 "section": {"id": place.section.anchor, "title": place.section.title} if place.section else None,
                 "snippet": str(place.snippet),
@@ -110,6 +112,11 @@ def api_search(request):
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
+def absolute(request, path):
+    """A URL in full: under BULLETINS_SITE_URL when it is set, else as the request reached us."""
+    return settings.BULLETINS_SITE_URL + path if settings.BULLETINS_SITE_URL else request.build_absolute_uri(path)
+
+
 def article_summary(request, article):
     return {
         "slug": article.slug,
@@ -120,8 +127,8 @@ def article_summary(request, article):
         "date": article.date.isoformat() if article.date else None,
         "order": article.order,
         "summary": article.summary,
-        "url": request.build_absolute_uri(article.get_absolute_url()),
-        "api_url": request.build_absolute_uri(f"/api/articles/{article.slug}/"),
+        "url": absolute(request, article.get_absolute_url()),
+        "api_url": absolute(request, f"/api/articles/{article.slug}/"),
     }
 
 
@@ -136,7 +143,7 @@ def api_articles(request):
     total = articles.count()
     following = None
     if offset + limit < total:
-        following = request.build_absolute_uri(f"/api/articles/?limit={limit}&offset={offset + limit}")
+        following = absolute(request, f"/api/articles/?limit={limit}&offset={offset + limit}")
     return JsonResponse(
         {
             "total": total,
@@ -150,7 +157,7 @@ def api_articles(request):
 def api_article(request, slug):
     """One bulletin as data: its metadata and each section with its URL and text."""
     article = get_object_or_404(Article, slug=slug)
-    page = request.build_absolute_uri(article.get_absolute_url())
+    page = absolute(request, article.get_absolute_url())
     sections = [
         {
             "id": section.anchor,
@@ -170,7 +177,7 @@ def robots_txt(request):
         "User-agent: *",
         "Disallow: /search/",
         "Disallow: /api/",
-        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+        f"Sitemap: {absolute(request, '/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 

@@ -472,7 +472,8 @@ def test_api_limit_defaults_to_ten_and_is_capped(client):
     "params",
     [{}, {"q": ""}, {"q": "  "}, {"q": "儿童" * 60}, {"q": "儿童", "limit": "x"}, {"q": "儿童", "limit": "0"},
      {"q": "儿童", "limit": "-1"}, {"q": "儿童", "offset": "-5"}, {"q": "儿童", "offset": "1e3"},
-     {"q": "儿童", "offset": "99999999999999999999"}, {"q": "，。！"}, {"q": "\x07"}],
+     {"q": "儿童", "offset": "99999999999999999999"}, {"q": "，。！"}, {"q": "\x07"},
+     {"q": "儿童", "limit": "１"}, {"q": "儿童", "limit": "1_0"}, {"q": "儿童", "limit": "+5"}, {"q": "儿童", "offset": " 5"}],
 )
 def test_api_bad_input_is_a_400_with_a_json_error(client, params):
     response = client.get("/api/search", params)

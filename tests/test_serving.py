@@ -246,3 +246,12 @@ def test_broken_file_through_a_reload_keeps_serving_the_last_good_version(tmp_pa
             assert server.get(path)[0] == 200
     finally:
         server.stop()
+
+
+def test_a_forwarded_scheme_is_trusted_only_behind_https(tmp_path, server_content):
+    server = Server(tmp_path, server_content, workers=1)
+    try:
+        status, body, _ = server.get("/api/articles/", {"X-Forwarded-Proto": "https", "Host": "127.0.0.1"})
+        assert status == 200 and '"url": "http://127.0.0.1/articles/' in body
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,12 +47,61 @@ def test_rss_feed_has_every_required_element(client):
         assert item.findtext("title") and item.findtext("description")
 
 
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def sitemap_locations(client):
+    """Every location the sitemap index leads to, following it to each sitemap."""
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    locations = []
+    for sitemap in index.findall(f"{SITEMAP}sitemap"):
+        url = urlsplit(sitemap.findtext(f"{SITEMAP}loc"))
+        urlset = ET.fromstring(client.get(url.path + (f"?{url.query}" if url.query else "")).content)
+        locations += [(url.netloc, loc.findtext(f"{SITEMAP}loc")) for loc in urlset.findall(f"{SITEMAP}url")]
+    return locations
+
+
 def test_sitemap_lists_home_and_every_bulletin(client):
-    urlset = ET.fromstring(client.get("/sitemap.xml").content)
-    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-    assert urlset.tag == f"{ns}urlset"
-    locations = [url.findtext(f"{ns}loc") for url in urlset.findall(f"{ns}url")]
-    assert locations == ["http://testserver/"] + [f"http://testserver/articles/{slug}/" for slug in SLUGS]
+    assert sitemap_locations(client) == [("testserver", "http://testserver/")] + [
+        ("testserver", f"http://testserver/articles/{slug}/") for slug in SLUGS
+    ]
+
+
+def test_a_sitemap_holds_at_most_10000_urls_and_the_index_lists_them_all(client, monkeypatch):
+    from bulletins.sitemaps import ArticleSitemap
+
+    monkeypatch.setattr(ArticleSitemap, "limit", 2)  # as 10,000 is to an archive of tens of thousands
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    assert len(index.findall(f"{SITEMAP}sitemap")) == 3  # home, articles p1, articles p2
+    assert [loc for _, loc in sitemap_locations(client)][1:] == [f"http://testserver/articles/{slug}/" for slug in SLUGS]
+
+
+def test_absolute_urls_come_from_the_site_url_when_it_is_set(client, settings):
+    settings.BULLETINS_SITE_URL = "https://gongbao.example.cn"
+    for host in ("localhost", "127.0.0.1:8000"):
+        urls = [loc for _, loc in sitemap_locations(client)]
+        assert urls and all(url.startswith("https://gongbao.example.cn/") for url in urls)
+        index = client.get("/sitemap.xml", HTTP_HOST=host).content.decode()
+        assert "https://gongbao.example.cn/sitemap-home.xml" in index and host not in index
+        for path in ("/feeds/atom/", "/feeds/rss/", "/robots.txt", "/api/articles/", "/api/search?q=儿童"):
+            body = client.get(path, HTTP_HOST=host).content.decode()
+            assert "https://gongbao.example.cn/" in body and f"//{host}" not in body, path
+
+
+def test_without_a_site_url_each_host_has_its_own_validators(client):
+    a = client.get("/api/articles/", HTTP_HOST="localhost")
+    b = client.get("/api/articles/", HTTP_HOST="127.0.0.1")
+    assert a["ETag"] != b["ETag"]
+    assert client.get("/api/articles/", HTTP_HOST="127.0.0.1", HTTP_IF_NONE_MATCH=a["ETag"]).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/articles/missing/", "/api/search?q=", "/api/search?q=儿童&limit=x", "/nowhere/"])
+def test_a_url_that_does_not_answer_200_never_answers_304(client, url):
+    modified = client.get("/")["Last-Modified"]
+    etag = client.get("/")["ETag"]
+    for headers in ({"HTTP_IF_MODIFIED_SINCE": modified}, {"HTTP_IF_NONE_MATCH": "*"}, {"HTTP_IF_NONE_MATCH": etag}):
+        assert client.get(url, **headers).status_code in (400, 404), headers
 
 
 def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_off_search(client):
