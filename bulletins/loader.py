@@ -146,8 +146,24 @@ def worker_pool(files):
     import multiprocessing  # here, not above: a start with nothing to load need not import it
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         yield functools.partial(pool.map, chunksize=32)
+
+
+def die_with_parent(parent):
+    """A pool worker's first step: end when the process that forked it ends (Linux's
+    PR_SET_PDEATHSIG). A load killed by SIGKILL or SIGTERM then leaves no worker behind,
+    holding the load lock it inherited, for every later start to wait on."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the workers end when their queue does
+        return
+    if os.getppid() != parent:  # it ended before the call
+        os._exit(1)
 
 
 def claim_slugs(bulletins, owners):
@@ -380,10 +396,14 @@ def exclusive_lock(wait=True):
     path = Path(settings.DATABASES["default"]["NAME"]).with_suffix(".lock")
     with open(path, "a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
-            return
+            if not wait:
+                yield False
+                return
+            logger.info("waiting for %s: another process is loading content", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            logger.info("%s is free: loading", path)
         try:
             yield True
         finally:

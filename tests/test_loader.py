@@ -486,3 +486,63 @@ def test_a_load_in_a_thread_stays_in_its_process(monkeypatch, settings):
     thread.start()
     thread.join()
     assert seen == [map]
+
+
+def process_state(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def children(pid):
+    """The process ids whose parent is `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_a_load_killed_in_its_pool_leaves_no_worker_and_no_lock_behind(tmp_path, signal_name):
+    import signal
+    import time
+
+    archive = write_archive(tmp_path / "archive", 400)
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=archive, BULLETINS_LOAD_PROCESSES=2)
+    command = [sys.executable, "manage.py", "loadbulletins"]
+    load = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(children(load.pid)) < 2 and time.monotonic() < deadline:  # the pool's workers
+        time.sleep(0.02)
+    workers = children(load.pid)
+    assert len(workers) >= 2, "the load never started its pool"
+    load.send_signal(getattr(signal, signal_name))
+    load.wait(timeout=10)
+    time.sleep(0.5)
+    assert not [pid for pid in workers if process_state(pid) not in (None, "Z")]  # gone, or dead and not yet reaped
+    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    count = "import django; django.setup(); from bulletins.models import Article; print(Article.objects.count())"
+    assert run_python(count, env).stdout.strip() == "400"
+
+
+def test_a_load_that_waits_for_another_says_so(tmp_path):
+    import fcntl
+
+    env = site_env(tmp_path)
+    (tmp_path / "var").mkdir()
+    with open(tmp_path / "var" / "site.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another process's load would
+        load = subprocess.Popen([sys.executable, "manage.py", "loadbulletins"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        line = load.stdout.readline()
+        assert "site.lock: another process is loading content" in line and load.poll() is None
+    out, _ = load.communicate(timeout=120)
+    assert load.returncode == 0 and "is free: loading" in out and "loaded 3" in out
