@@ -18,7 +18,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from . import content, pages
@@ -207,13 +207,32 @@ def load_content(directory=None, attempts=3):
     A file edited during a load (its bytes differ between the load's two reads) rolls the load
     back; it starts again, up to `attempts` times.
     """
-    directory = content_directory(directory)
-    for attempt in range(1, attempts + 1):
-        try:
-            return load_once(directory)
-        except ContentMoved as moved:
-            logger.warning("content load %d of %d rolled back: %s changed during it", attempt, attempts, moved)
-    raise ContentMoved(f"{directory} kept changing through {attempts} loads; nothing was changed")
+    try:
+        directory = content_directory(directory)
+        for attempt in range(1, attempts + 1):
+            try:
+                report = load_once(directory)
+            except ContentMoved as moved:
+                logger.warning("content load %d of %d rolled back: %s changed during it", attempt, attempts, moved)
+            else:
+                record_outcome(f"ok: {report}", [str(error) for error in report.refused])
+                return report
+        raise ContentMoved(f"{directory} kept changing through {attempts} loads; nothing was changed")
+    except Exception as error:
+        record_outcome(f"failed, nothing was changed: {error}"[:400])
+        raise
+
+
+def record_outcome(outcome, refused=None):
+    """Note how the last load ended, for /healthz: outside the load's transaction, which a
+    failure rolls back. Where nothing is published yet, there is nowhere to note it."""
+    fields = {"last_load": f"{timezone.now().isoformat(timespec='seconds')} {outcome}"}
+    if refused is not None:
+        fields["refused"] = refused
+    try:
+        ContentState.objects.filter(pk=1).update(**fields)
+    except DatabaseError:
+        logger.exception("could not note the load's outcome")
 
 
 def load_once(directory):

@@ -178,6 +178,8 @@ class ContentState(models.Model):
     rendering = models.CharField(max_length=300, blank=True, help_text="What the stored pages were rendered with.")
     index_version = models.CharField(max_length=100, blank=True, help_text="The search index's folder for this content.")
     updated_at = models.DateTimeField()
+    last_load = models.CharField(max_length=500, blank=True, help_text="When the last load ended, and how: for /healthz.")
+    refused = models.JSONField(default=list, blank=True, help_text="The files the last load refused, as file:line: message.")
 
     @classmethod
     def current(cls):

@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -184,13 +185,26 @@ def robots_txt(request):
 
 @never_cache
 def healthz(request):
-    """For load balancers: which content this process serves, straight from the database."""
-    state = ContentState.current()
+    """For load balancers and operators: which content this process serves, what the last load
+    refused and how it ended; 503 when the site cannot serve (loading, no search index, no
+    database)."""
+    try:
+        state = ContentState.current()
+    except DatabaseError as error:
+        return JsonResponse({"status": "error", "error": f"the database cannot be read: {error}"}, status=503)
     if state is None:
         return JsonResponse({"status": "loading"}, status=503)
-    return JsonResponse(
-        {"status": "ok", "version": state.version, "articles": state.article_count, "updated_at": state.updated_at.isoformat()}
-    )
+    payload = {
+        "status": "ok",
+        "version": state.version,
+        "articles": state.article_count,
+        "updated_at": state.updated_at.isoformat(),
+        "last_load": state.last_load,
+        "refused": state.refused,
+    }
+    if not search.index.exists(state.index_version):
+        return JsonResponse({**payload, "status": "error", "error": "the search index is missing"}, status=503)
+    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
 def page_not_found(request, exception=None):

@@ -143,6 +143,28 @@ def test_health_check_reports_the_content_version(client):
     assert "no-store" in client.get("/healthz")["Cache-Control"]
 
 
+@pytest.mark.django_db
+def test_health_check_names_the_refused_files_and_how_the_last_load_ended(client, content_dir):
+    from bulletins.loader import load_content
+
+    (content_dir / "04-bad.md").write_text("---\ntitle: 坏\n---\n\n正文。\n", encoding="utf-8")
+    load_content(content_dir)
+    data = client.get("/healthz").json()
+    assert data["status"] == "ok" and data["refused"] == ["04-bad.md:2: front matter needs a non-empty 'slug'"]
+    assert " ok: loaded 0, unchanged 3" in data["last_load"]
+    with pytest.raises(Exception):
+        load_content(content_dir / "missing")
+    data = client.get("/healthz").json()
+    assert "failed, nothing was changed" in data["last_load"] and data["articles"] == 3
+
+
+@pytest.mark.django_db
+def test_health_check_answers_503_when_search_cannot_answer(client, settings, tmp_path):
+    settings.BULLETINS_INDEX_DIR = tmp_path / "no-index"
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["error"] == "the search index is missing"
+
+
 def test_deploy_check_passes_with_https_settings(tmp_path):
     env = site_env(tmp_path, DJANGO_HTTPS=1, DJANGO_SECRET_KEY="k" * 10 + "-9f2c7a1e4b8d3f6a0c5e2b7d9a4f1c8e3b6d0a2f5c",
                    DJANGO_ALLOWED_HOSTS="bulletins.example.org")
