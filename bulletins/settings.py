@@ -131,10 +131,11 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("BULLETINS_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "bulletins.staticfiles.StaticFilesStorage"},
 }
 # Pages rendered by a load that ran before collectstatic link the unhashed names instead of
-# failing; collectstatic changes the release, and the next load renders them anew.
+# failing (bulletins.staticfiles); collectstatic changes the release, and the next load
+# renders them anew.
 WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_MAX_AGE = 3600  # unhashed names only; hashed ones are cached for a year, immutable
 # How long browsers and proxies may keep a page before revalidating it (ETag, Last-Modified).

@@ -546,3 +546,10 @@ def test_a_load_that_waits_for_another_says_so(tmp_path):
         assert "site.lock: another process is loading content" in line and load.poll() is None
     out, _ = load.communicate(timeout=120)
     assert load.returncode == 0 and "is free: loading" in out and "loaded 3" in out
+
+
+def test_loadbulletins_works_on_a_fresh_clone_before_collectstatic(tmp_path):
+    env = site_env(tmp_path, BULLETINS_STATIC_ROOT=tmp_path / "not-collected")
+    result = subprocess.run([sys.executable, "manage.py", "loadbulletins"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "loaded 3" in result.stdout
