@@ -450,10 +450,42 @@ def migrations_pending():
 
 
 def migrate_and_load():
-    """What `manage.py loadbulletins` does: migrate, then load, before returning."""
+    """What `manage.py loadbulletins` does: make the database usable, then load, before returning."""
     with exclusive_lock():
-        call_command("migrate", interactive=False, verbosity=0)
+        prepare_database()
         return load_content()
+
+
+def prepare_database():
+    """The database is a cache of content/: one that cannot be read is set aside, and one that
+    lacks tables (new, or deleted under a running site) is migrated, so a load rebuilds it."""
+    error = unreadable_database()
+    if error is not None:
+        set_aside_database(error)
+    if migrations_pending():
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def unreadable_database():
+    """The error that reading the database's schema raises, or None."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master")
+        return None
+    except DatabaseError as error:
+        return error
+
+
+def set_aside_database(error):
+    """Move the database's files aside (name.broken-<time>), to be looked at, and start anew."""
+    connections.close_all()
+    path = Path(settings.DATABASES["default"]["NAME"])
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.rename(path.with_name(f"{path.name}.broken-{stamp}{suffix}"))
+    logger.error("the database %s cannot be read (%s): moved aside as %s.broken-%s; rebuilding it from content/", path, error, path.name, stamp)
 
 
 def load_at_startup(check_here=True):
@@ -470,7 +502,7 @@ def load_at_startup(check_here=True):
     the workers forked later would lack.
     """
     report = None
-    if migrations_pending() or ContentState.current() is None:
+    if unreadable_database() is not None or migrations_pending() or ContentState.current() is None:
         # Under the lock, which makes the other workers wait for it.
         report = migrate_and_load() if check_here else in_a_child_process(migrate_and_load)
     else:
@@ -513,6 +545,7 @@ def load_in_background():
     try:
         with exclusive_lock(wait=False) as acquired:
             if acquired:
+                prepare_database()
                 load_content()
     except Exception:
         logger.exception("content load failed; serving what was published before")

@@ -553,3 +553,18 @@ def test_loadbulletins_works_on_a_fresh_clone_before_collectstatic(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "loadbulletins"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "loaded 3" in result.stdout
+
+
+def test_a_database_that_cannot_be_read_is_set_aside_and_rebuilt(tmp_path):
+    env = site_env(tmp_path)
+    command = [sys.executable, "manage.py", "loadbulletins"]
+    assert subprocess.run(command, env=env, cwd=ROOT, capture_output=True).returncode == 0
+    database = tmp_path / "var" / "site.sqlite3"
+    with open(database, "r+b") as handle:
+        handle.write(b"not a database, whatever it was" * 4)  # a damaged header
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "cannot be read" in result.stdout and "moved aside" in result.stdout and "loaded 3" in result.stdout
+    assert [p.name for p in (tmp_path / "var").glob("site.sqlite3.broken-*")]
+    count = "import django; django.setup(); from bulletins.models import Article; print(Article.objects.count())"
+    assert run_python(count, env).stdout.strip() == "3"

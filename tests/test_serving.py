@@ -277,3 +277,16 @@ def test_a_forwarded_scheme_is_trusted_only_behind_https(tmp_path, server_conten
         assert status == 200 and '"url": "http://127.0.0.1/articles/' in body
     finally:
         server.stop()
+
+
+def test_a_database_deleted_under_the_site_is_rebuilt_after_a_reload(tmp_path, server_content):
+    server = Server(tmp_path, server_content, workers=2)
+    try:
+        for path in (tmp_path / "var").glob("site.sqlite3*"):
+            path.unlink()
+        server.reload()
+        server.wait_until(lambda: server.get("/healthz")[0] == 200 and server.get(JS)[0] == 200, "the rebuilt site")
+        assert server.get("/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB")[0] == 200
+        assert "cannot be read" not in server.output() and '"articles": 3' in server.get("/healthz")[1]
+    finally:
+        server.stop()
