@@ -407,24 +407,22 @@ def log_report(report, names=20):
 
 
 @contextmanager
-def exclusive_lock(wait=True):
-    """One process at a time sets up the database, however many workers start together.
+def exclusive_lock():
+    """One process at a time sets up the database and loads, however many workers start together.
 
-    Yields whether this process holds the lock: with wait=False, False when another has it.
+    A process that finds the lock taken says so, and waits. The lock dies with the process that
+    holds it (and with its pool's workers, see die_with_parent).
     """
     path = Path(settings.DATABASES["default"]["NAME"]).with_suffix(".lock")
     with open(path, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if not wait:
-                yield False
-                return
             logger.info("waiting for %s: another process is loading content", path)
             fcntl.flock(handle, fcntl.LOCK_EX)
             logger.info("%s is free: loading", path)
         try:
-            yield True
+            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -541,12 +539,14 @@ def check_in_background():
 
 
 def load_in_background():
-    """Check content/ unless another process is at it: workers that start together check once."""
+    """Check content/ once the lock is free. Workers that start together check one after the
+    other, each a stat per file when another has just loaded; a worker forked by a reload while
+    a retiring one loads (a second HUP) checks once that one is done or gone, so no change is
+    left unpublished."""
     try:
-        with exclusive_lock(wait=False) as acquired:
-            if acquired:
-                prepare_database()
-                load_content()
+        with exclusive_lock():
+            prepare_database()
+            load_content()
     except Exception:
         logger.exception("content load failed; serving what was published before")
     finally:

@@ -19,7 +19,7 @@ from bulletins.models import Article, ContentState, Section
 from bulletins.search import index
 from bulletins.search.query import parse, places_query
 
-from .support import CONTENT, FIXTURES, ROOT, run_python, site_env
+from .support import CONTENT, FIXTURES, ROOT, children, process_state, run_python, site_env
 
 pytestmark = pytest.mark.django_db
 
@@ -353,27 +353,31 @@ def test_a_restart_serves_at_once_and_loads_changes_in_the_background(tmp_path, 
     assert printed == ["= True", "= 江苏召开2023年全省社会救助工作会议"]
 
 
-def test_a_worker_leaves_the_check_to_one_that_holds_the_lock(tmp_path):
-    env = site_env(tmp_path)
+def test_a_background_check_waits_for_a_load_in_another_process_and_then_checks(tmp_path, content_dir):
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content_dir)
     assert run_python("import bulletins.wsgi", env).returncode == 0
-    code = textwrap.dedent(
+    holder_code = textwrap.dedent(
         """
         import django
         django.setup()
         from bulletins.loader import exclusive_lock
-        with exclusive_lock() as held:
-            print(held, flush=True)
+        with exclusive_lock():
+            print("held", flush=True)
             input()
         """
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "True"
-        other = run_python("import django; django.setup()\nfrom bulletins.loader import exclusive_lock\n"
-                           "with exclusive_lock(wait=False) as held: print(held)", env)
-        assert other.stdout.split()[-1] == "False"
-    finally:
-        holder.communicate("\n", timeout=30)
+    holder = subprocess.Popen([sys.executable, "-c", holder_code], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    checker = subprocess.Popen(
+        [sys.executable, "-c", "import django; django.setup()\nfrom bulletins.loader import load_in_background\nload_in_background()"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert "another process is loading content" in checker.stdout.readline() and checker.poll() is None
+    holder.communicate("\n", timeout=30)  # the other load ends (or its worker is retired)
+    out, _ = checker.communicate(timeout=120)
+    assert "loaded 1" in out and f"loaded {JIANGSU}" in out
 
 
 def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
@@ -486,27 +490,6 @@ def test_a_load_in_a_thread_stays_in_its_process(monkeypatch, settings):
     thread.start()
     thread.join()
     assert seen == [map]
-
-
-def process_state(pid):
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def children(pid):
-    """The process ids whose parent is `pid`, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = open(f"/proc/{entry}/stat").read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])

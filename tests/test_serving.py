@@ -1,7 +1,10 @@
 """Serving for the public internet: methods, headers, HTTP caching, and a real gunicorn under
 restarts and bad content."""
 
+import os
+import random
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -17,7 +20,7 @@ from bulletins.loader import load_content
 from bulletins.middleware import CONTENT_SECURITY_POLICY
 from bulletins.models import ContentState
 
-from .support import CONTENT, FIXTURES, ROOT, Server, site_env
+from .support import CONTENT, FIXTURES, ROOT, Server, children, site_env
 
 CQ = "/articles/chongqing-yutong-shouhu/"
 JS = "/articles/jiangsu-social-assistance-2023/"
@@ -288,5 +291,63 @@ def test_a_database_deleted_under_the_site_is_rebuilt_after_a_reload(tmp_path, s
         server.wait_until(lambda: server.get("/healthz")[0] == 200 and server.get(JS)[0] == 200, "the rebuilt site")
         assert server.get("/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB")[0] == 200
         assert "cannot be read" not in server.output() and '"articles": 3' in server.get("/healthz")[1]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_sequence_of_reloads_kills_and_restarts_converges_on_the_content(tmp_path, server_content, seed):
+    """Edits each followed by a HUP, second HUPs during loads, workers and masters killed,
+    restarts: afterwards the site serves what content/ holds, with no manual step."""
+    rng = random.Random(seed)
+    path = server_content / "01-jiangsu-social-assistance-2023.md"
+    original = path.read_text(encoding="utf-8")
+    server, expected, steps = Server(tmp_path, server_content, workers=2), "出席会议并讲话", []
+    try:
+        for step in range(8):
+            action = rng.choice(["edit, HUP", "HUP", "HUP, HUP", "kill a worker", "restart", "kill the master"])
+            steps.append(action)
+            if action == "edit, HUP":
+                expected = f"出席会议并讲话（第{seed}-{step}次修改）"
+                path.write_text(original.replace("出席会议并讲话", expected), encoding="utf-8")
+                server.reload()
+            elif action.startswith("HUP"):
+                for _ in action.split(", "):
+                    server.reload()
+                    time.sleep(rng.uniform(0, 0.3))
+            elif action == "kill a worker" and children(server.process.pid):
+                os.kill(rng.choice(children(server.process.pid)), signal.SIGKILL)
+            elif action in ("restart", "kill the master"):
+                if action == "restart":
+                    server.stop()
+                else:
+                    server.process.kill()
+                    server.process.wait()
+                    server.log.close()
+                server = Server(tmp_path, server_content, workers=2)
+            time.sleep(rng.uniform(0, 0.5))
+        server.wait_until(lambda: expected in server.get(JS)[1], f"the last edit after {steps}", timeout=90)
+        status, body, _ = server.get("/healthz")
+        assert status == 200 and '"articles": 3' in body
+    finally:
+        server.stop()
+
+
+def test_a_second_reload_during_a_load_loses_no_change(tmp_path):
+    """The worker loading a change is retired by a second HUP before it is done: the workers
+    that the second HUP starts wait for its lock, then publish the change themselves."""
+    from bench.archive import write_archive
+
+    archive = write_archive(tmp_path / "archive", 600)
+    server = Server(tmp_path, archive, workers=2)
+    try:
+        for path in archive.glob("*.md"):  # every file changed: a load of some seconds
+            path.write_text(path.read_text(encoding="utf-8").replace("。", "；", 1), encoding="utf-8")
+        first = archive / "000001.md"
+        first.write_text(first.read_text(encoding="utf-8").replace("---\n\n", "---\n\n第二次重载前的修改。\n\n", 1), encoding="utf-8")
+        server.reload()
+        time.sleep(1.0)  # the new workers' load is under way
+        server.reload()
+        server.wait_until(lambda: "第二次重载前的修改" in server.get("/articles/bulletin-1/")[1], "the change", timeout=120)
     finally:
         server.stop()
