@@ -33,6 +33,7 @@ SUMMARY_MAX = 160
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ORDER_RANGE = range(-(2**31), 2**31)  # what the database's integer column holds
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
+MAX_BLOCKS = 5000  # paragraphs and headings in one bulletin; the loader passes BULLETINS_MAX_BLOCKS
 
 
 class ContentError(Exception):
@@ -86,11 +87,11 @@ def summarize(paragraph):
     return sentence if len(sentence) <= SUMMARY_MAX else sentence[: SUMMARY_MAX - 1] + "…"
 
 
-def parse_bulletin(path, data):
+def parse_bulletin(path, data, max_blocks=MAX_BLOCKS):
     """Parse one file's bytes into a Bulletin, or raise ContentError naming its line."""
     text = decode(path, data)
     meta, lines, body_line = split_front_matter(path, text)
-    sections = parse_body(path, lines, body_line)
+    sections = parse_body(path, lines, body_line, max_blocks)
     return Bulletin(path=path, digest=digest(data), sections=sections, **meta)
 
 
@@ -217,12 +218,14 @@ def blocks(lines, first_line):
         yield start, "\n".join(block)
 
 
-def parse_body(path, lines, first_line):
+def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
     """Group the body's blocks into sections and render each one."""
     groups = []  # [title, level, [markdown blocks]]
     heading_level = 1
     in_lead_in = False
-    for line, block in blocks(lines, first_line):
+    for count, (line, block) in enumerate(blocks(lines, first_line), start=1):
+        if count > max_blocks:
+            raise ContentError(path, line, f"more than {max_blocks:,} paragraphs and headings (BULLETINS_MAX_BLOCKS)")
         heading = HEADING_RE.match(block)
         lead_in = LEAD_IN_RE.match(block)
         if heading:

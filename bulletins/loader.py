@@ -71,7 +71,7 @@ def parse_file(path_and_name):
     path, name = path_and_name
     try:
         refuse_file(path, name)
-        return content.parse_bulletin(name, read(path))
+        return content.parse_bulletin(name, read(path), settings.BULLETINS_MAX_BLOCKS)
     except content.ContentError as error:
         return error
     except OSError as error:  # unreadable, or gone since the folder was listed
@@ -252,8 +252,21 @@ def load_once(directory):
         raise
     for build in builds:
         index.remove_old_versions(build.name, build.previous)
+    if builds:
+        checkpoint()
     log_report(report)
     return report
+
+
+def checkpoint():
+    """Write a load's pages into the database file itself and empty the write-ahead log: what a
+    load published then lives in the one file, not also in a log that another process (one that
+    held the database before it was replaced) might remove by name."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except DatabaseError:
+        logger.exception("could not checkpoint the database after a load")
 
 
 def load_into(directory, report, stack, builds):
@@ -465,10 +478,16 @@ def prepare_database():
 
 
 def unreadable_database():
-    """The error that reading the database's schema raises, or None."""
+    """The error that reading the database raises, or None: its schema, and, once migrated,
+    every column of every model (a file replaced under the running site can lose some)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM sqlite_master")
+            if "django_migrations" not in connection.introspection.table_names(cursor) or migrations_pending():
+                return None  # new, or not migrated yet: migrate() makes it whole
+            for model in apps.get_app_config("bulletins").get_models():
+                columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+                cursor.execute(f"SELECT {columns} FROM {connection.ops.quote_name(model._meta.db_table)} LIMIT 1")
         return None
     except DatabaseError as error:
         return error
@@ -536,6 +555,24 @@ def check_in_background():
     thread = threading.Thread(target=load_in_background, name="bulletins-load", daemon=True)
     thread.start()
     return thread
+
+
+_repair = threading.Lock()
+
+
+def repair_in_background():
+    """A request met a database error: check (and if need be rebuild) the database and content/
+    in a thread, one at a time in this process."""
+    if not _repair.acquire(blocking=False):
+        return
+
+    def repair():
+        try:
+            load_in_background()
+        finally:
+            _repair.release()
+
+    threading.Thread(target=repair, name="bulletins-repair", daemon=True).start()
 
 
 def load_in_background():

@@ -9,7 +9,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from .models import ContentState, Page
-from .pages import ARTICLE_PATH, release, stored_page_response
+from .pages import ARTICLE_PATH, intact, release, stored_page_response
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -70,7 +70,7 @@ class StoredPageMiddleware:
         if match and not (request.META.get("QUERY_STRING") and "hl" in request.GET):
             request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
             page = Page.objects.for_slug(match["slug"])
-            if page is not None:
+            if page is not None and intact(page):  # a damaged one goes to the view, which repairs it
                 return stored_page_response(request, *page)
         return self.get_response(request)
 

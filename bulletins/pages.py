@@ -128,6 +128,25 @@ def refresh_pages(batch=500):
     return rendered + store_pages(stale)
 
 
+def page_etag(html):
+    """A weak validator (the gzipped bytes share it), and the check that stored bytes are whole."""
+    return 'W/"%s"' % hashlib.sha256(html).hexdigest()[:32]
+
+
+def intact(page):
+    """Whether a stored page, as Page.objects.for_slug reads it, is the bytes that were stored."""
+    return page[0] == page_etag(page[2])
+
+
+def store_page_of(article):
+    """Render and store one article's page again: for a stored page found damaged."""
+    def pair(other):
+        return (other.slug, other.title) if other else None
+
+    previous, following = pair(article.previous()), pair(article.next())
+    store_pages({article.pk: (page_key(article.source_hash, previous, following), previous, following)})
+
+
 def neighbour(slug_and_title):
     """An unsaved Article, enough for the pager's link, from a (slug, title) pair or None."""
     return Article(slug=slug_and_title[0], title=slug_and_title[1]) if slug_and_title else None
@@ -145,7 +164,7 @@ def store_pages(stale):
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
         html = render_article(article, neighbour(previous), neighbour(following)).encode()
-        etag = 'W/"%s"' % hashlib.sha256(html).hexdigest()[:32]  # weak: the gzipped bytes share it
+        etag = page_etag(html)
         old_etag, old_modified = stored.get(article.pk, (None, None))
         modified = old_modified if old_etag == etag else now
         rows.append(Page(article=article, key=key, etag=etag, last_modified=modified, html=html, html_gzip=gzip.compress(html, mtime=0)))

@@ -104,6 +104,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A bulletin file larger than this is refused with its name: no bulletin comes near it.
 BULLETINS_MAX_FILE_BYTES = int(os.environ.get("BULLETINS_MAX_FILE_BYTES") or 2 * 2**20)
+# Likewise a bulletin of more paragraphs and headings than this, refused with the line of the first too many.
+BULLETINS_MAX_BLOCKS = int(os.environ.get("BULLETINS_MAX_BLOCKS") or 5000)
+# A search that takes longer than this (milliseconds of work) answers 503 with a clear message.
+BULLETINS_SEARCH_BUDGET_MS = int(os.environ.get("BULLETINS_SEARCH_BUDGET_MS") or 2000)
 # An empty content/ is refused, so that an unmounted folder does not unpublish the archive;
 # set this to 1 to unpublish everything on purpose.
 BULLETINS_ALLOW_EMPTY = env_flag("BULLETINS_ALLOW_EMPTY")

@@ -1,16 +1,22 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+import logging
 import re
+import sys
+import time
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
-from . import pages, search
+from . import loader, pages, search
 from .models import Article, ContentState, Page
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 MAX_LIMIT = 50
@@ -48,6 +54,10 @@ def article(request, slug):
     """
     hl = request.GET.get("hl", "")
     page = Page.objects.for_slug(slug)
+    if page is not None and not pages.intact(page):
+        logger.error("the stored page of %s is damaged: rendering and storing it again", slug)
+        pages.store_page_of(get_object_or_404(Article, slug=slug))
+        page = Page.objects.for_slug(slug)
     if page is not None:
         if not search.is_searchable(hl):
             return pages.stored_page_response(request, *page)
@@ -70,9 +80,28 @@ def search_page(request):
         page = 1
     context = {"q": raw, "region": region, "page": page, "page_size": PAGE_SIZE}
     if raw.strip():
-        found = search.search(raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        found = within_budget(search.search, raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        if found is None:
+            return render(request, "search.html", {**context, "too_slow": True}, status=503)
         context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE))
     return render(request, "search.html", context)
+
+
+TOO_SLOW = "这次搜索用时过长，没有完成：请换一个更具体的说法再试。"
+
+
+def within_budget(search_function, *args, **kwargs):
+    """The search's answer, or None when making it took more than BULLETINS_SEARCH_BUDGET_MS of
+    work: such an answer is not served, and the reader is asked for a narrower query. Loading
+    the query's dictionaries, once per process, is not the search's work."""
+    search.text.tokenizer()
+    search.text.to_simplified()
+    start = time.thread_time()
+    found = search_function(*args, **kwargs)
+    if (time.thread_time() - start) * 1000 > settings.BULLETINS_SEARCH_BUDGET_MS:
+        logger.warning("search over its budget of %d ms: %r", settings.BULLETINS_SEARCH_BUDGET_MS, args[0][:100])
+        return None
+    return found
 
 
 def api_search(request):
@@ -89,7 +118,9 @@ def api_search(request):
     except BadParameter as error:
         return JsonResponse({"error": str(error)}, status=400, json_dumps_params={"ensure_ascii": False})
     region = request.GET.get("region", "").strip()[:50] or None
-    found = search.places(raw, region=region, limit=limit, offset=offset)
+    found = within_budget(search.places, raw, region=region, limit=limit, offset=offset)
+    if found is None:
+        return JsonResponse({"error": TOO_SLOW}, status=503, json_dumps_params={"ensure_ascii": False})
     payload = {
         "query": found.query.text,
         "region": region,
@@ -191,6 +222,8 @@ def healthz(request):
     try:
         state = ContentState.current()
     except DatabaseError as error:
+        connection.close()
+        loader.repair_in_background()
         return JsonResponse({"status": "error", "error": f"the database cannot be read: {error}"}, status=503)
     if state is None:
         return JsonResponse({"status": "loading"}, status=503)
@@ -212,4 +245,12 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    """A failure; one of the database (deleted or damaged under the running site) answers 503
+    and starts its repair in this process, so the site converges without a manual step."""
+    if isinstance(sys.exc_info()[1], DatabaseError):
+        connection.close()  # the next request opens the file as it is now
+        loader.repair_in_background()
+        response = HttpResponse("内容正在重建，请稍后再试。\n", status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponse(render_to_string("500.html", request=request), status=500)

@@ -167,3 +167,11 @@ def test_each_block_is_one_line_of_text_so_its_id_matches_its_place():
     sections = body("第一行\n第二行。\n\n- 甲\n- 乙\n\n尾段。")
     assert sections[0].paragraphs == ("第一行 第二行。", "甲 乙", "尾段。")
     assert 'id="lead-p3"' in sections[0].html and "尾段。" in sections[0].html.split('id="lead-p3"')[1]
+
+
+def test_a_bulletin_of_too_many_paragraphs_is_refused_at_the_first_too_many():
+    data = ("---\ntitle: 标题\nslug: ok\n---\n\n" + "\n\n".join(f"第{n}段。" for n in range(1, 6)) + "\n").encode()
+    assert len(parse_bulletin("x.md", data, max_blocks=5).sections[0].paragraphs) == 5
+    with pytest.raises(ContentError) as caught:
+        parse_bulletin("x.md", data, max_blocks=4)
+    assert caught.value.line == 14 and "more than 4 paragraphs and headings" in caught.value.message

@@ -63,6 +63,16 @@ def test_a_page_opened_from_search_is_the_stored_page_marked_as_a_rendering_woul
     assert marked or hl.startswith("class")
 
 
+@pytest.mark.parametrize("damage", [b"", b"\xff\xfe not even UTF-8", b"<html>another page</html>"])
+@pytest.mark.parametrize("params", [{}, {"hl": "儿童主任"}])
+def test_a_damaged_stored_page_is_rendered_and_stored_again(client, damage, params):
+    expected = client.get(f"/articles/{CQ}/").content
+    Page.objects.filter(article__slug=CQ).update(html=damage)
+    response = client.get(f"/articles/{CQ}/", params)
+    assert response.status_code == 200 and "渝童守护" in response.content.decode()
+    assert bytes(Page.objects.get(article__slug=CQ).html) == expected
+
+
 def test_a_page_not_stored_is_rendered_with_its_marks(client):
     expected = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content
     Page.objects.filter(article__slug=CQ).delete()

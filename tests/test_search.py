@@ -428,6 +428,15 @@ def test_results_page_through(client, content_dir):
     assert 'rel="prev"' in html2 and '<ol class="results" start="11">' in html2 and html2.count("data-bulletin=") == 3
 
 
+@pytest.mark.parametrize("path", ["/search/", "/api/search"])
+def test_a_search_over_its_time_budget_answers_503_with_a_clear_message(client, settings, path):
+    settings.BULLETINS_SEARCH_BUDGET_MS = 0
+    response = client.get(path, {"q": "儿童主任"})
+    assert response.status_code == 503 and "用时过长" in response.content.decode()
+    settings.BULLETINS_SEARCH_BUDGET_MS = 2000
+    assert client.get(path, {"q": "儿童主任"}).status_code == 200
+
+
 def test_long_query_page_says_it_was_cut(client):
     response = client.get("/search/", {"q": "儿童" * 80})
     assert response.status_code == 200 and "查询过长" in response.content.decode()
