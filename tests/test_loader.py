@@ -184,6 +184,17 @@ def test_two_files_may_swap_slugs_in_one_load(content_dir):
     assert Article.objects.get(slug="shenzhen-civil-affairs-2023").source_path == JIANGSU
 
 
+def test_a_new_file_may_take_the_old_slug_of_another_in_one_load(content_dir):
+    first = content_dir / JIANGSU
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace("slug: jiangsu-social-assistance-2023", "slug: jiangsu-2023"), encoding="utf-8")
+    (content_dir / "00-new.md").write_text(text.replace("江苏省召开", "新的"), encoding="utf-8")
+    report = load_content(content_dir)
+    assert report.refused == [] and sorted(report.loaded) == ["00-new.md", JIANGSU]
+    assert Article.objects.get(slug="jiangsu-social-assistance-2023").source_path == "00-new.md"
+    assert Article.objects.get(slug="jiangsu-2023").source_path == JIANGSU
+
+
 def test_load_is_one_transaction(content_dir):
     """A database failure half-way through a load leaves the previous content whole."""
     from django.db import DatabaseError, connection
