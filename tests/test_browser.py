@@ -153,6 +153,11 @@ def test_arriving_from_search_keeps_the_query_and_steps_through_the_marks(page, 
     bar.get_by_role("button", name="下一处").click()
     second = page.locator("mark.current").evaluate("m => Array.prototype.indexOf.call(document.querySelectorAll('mark'), m)")
     assert second == (first + 1) % total
+    page.locator("#四是正向激励").scroll_into_view_if_needed()  # far down: the bar and the contents both stick
+    bar_bottom, toc_top = page.evaluate(
+        "[document.querySelector('.search-bar').getBoundingClientRect().bottom, document.querySelector('.toc').getBoundingClientRect().top]"
+    )
+    assert page.viewport_size["width"] < 1024 or bar_bottom <= toc_top, (bar_bottom, toc_top)  # the bar hides no contents
     bar.get_by_role("link", name="清除标记").click()
     page.wait_for_url(server.url + CQ)
     assert page.locator("mark").count() == 0 and page.locator(".search-bar").count() == 0
