@@ -148,14 +148,14 @@ def test_health_check_reports_the_content_version(client):
 
 @pytest.mark.django_db
 def test_health_check_names_the_refused_files_and_how_the_last_load_ended(client, content_dir):
-    from bulletins.loader import load_content
+    from django.core.exceptions import ImproperlyConfigured
 
     (content_dir / "04-bad.md").write_text("---\ntitle: 坏\n---\n\n正文。\n", encoding="utf-8")
     load_content(content_dir)
     data = client.get("/healthz").json()
     assert data["status"] == "ok" and data["refused"] == ["04-bad.md:2: front matter needs a non-empty 'slug'"]
     assert " ok: loaded 0, unchanged 3" in data["last_load"]
-    with pytest.raises(Exception):
+    with pytest.raises(ImproperlyConfigured):
         load_content(content_dir / "missing")
     data = client.get("/healthz").json()
     assert "failed, nothing was changed" in data["last_load"] and data["articles"] == 3

@@ -130,9 +130,9 @@ def snippet(paragraphs, marks, ready=None, length=SNIPPET_LENGTH):
     the caller has them. When the section holds words the window does not, a second, shorter
     piece quotes the first of them. Pieces are verbatim text joined and cut with ……
     """
-    found = [spans(paragraph, marks, r) for paragraph, r in zip(paragraphs, ready or map(prepared, paragraphs))]
+    found = [spans(paragraph, marks, r) for paragraph, r in zip(paragraphs, ready or map(prepared, paragraphs), strict=True)]
     best = None
-    for index, (paragraph, spans_here) in enumerate(zip(paragraphs, found)):
+    for index, (paragraph, spans_here) in enumerate(zip(paragraphs, found, strict=True)):
         for first in [s for s, _, _ in spans_here] or [0]:
             start, end = piece_bounds(paragraph, first, length)
             inside = [f for f in spans_here if start <= f[0] and f[1] <= end]

@@ -203,7 +203,7 @@ def one_unit_query(unit, region=None):
         t.Query.boolean_query(
             [(t.Occur.Should, t.Query.boost_query(contains(name, form), FIELD_WEIGHTS[name] * weight)) for name in OWN_FIELDS]
         )
-        for form, weight in zip(unit.forms, (1.0, *[RELATED_WEIGHT] * (len(unit.forms) - 1)))
+        for form, weight in zip(unit.forms, (1.0, *[RELATED_WEIGHT] * (len(unit.forms) - 1)), strict=True)
     ]
     # The best form, not the sum: a section that says 未保 is not outranked by one that says
     # both 未保 and 未成年人保护 fewer times.
