@@ -19,9 +19,9 @@ from django.utils.text import slugify
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
-FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date")
+FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date", "added")
 REQUIRED_KEYS = ("title", "slug")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -67,7 +67,8 @@ class Bulletin:
     source: str
     byline: str
     order: int
-    date: datetime.date | None
+    date: datetime.date | None  # the day the text states, if it states one
+    added: datetime.date | None  # the day the bulletin joined this archive: the archive's own fact
     sections: tuple
 
     @property
@@ -166,9 +167,12 @@ def parse_front_matter(path, source, first_line):
     order = values.get("order", 0)
     if isinstance(order, bool) or not isinstance(order, int) or order not in ORDER_RANGE:
         raise ContentError(path, lines["order"], f"order must be a whole number within ±2^31, not {order!r}")
-    date = values.get("date")
-    if date is not None and (not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)):
-        raise ContentError(path, lines["date"], f"date must be written YYYY-MM-DD, not {date!r}")
+    def day(key):
+        value = values.get(key)
+        if value is not None and (not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)):
+            raise ContentError(path, lines[key], f"{key} must be written YYYY-MM-DD, not {value!r}")
+        return value
+
     return {
         "title": values["title"].strip(),
         "slug": slug,
@@ -177,7 +181,8 @@ def parse_front_matter(path, source, first_line):
         "source": text_value("source"),
         "byline": text_value("byline"),
         "order": order,
-        "date": date,
+        "date": day("date"),
+        "added": day("added"),
     }
 
 

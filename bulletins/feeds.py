@@ -1,14 +1,14 @@
-"""Atom and RSS feeds of the bulletins, newest load first."""
+"""Atom and RSS feeds of the bulletins, newest in the archive first, dated by the content."""
 
 import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
-from django.utils import timezone
+from django.db.models import F
 from django.utils.feedgenerator import Atom1Feed
 
-from .models import Article
+from .models import Article, day_start
 
 SITE_NAME = "民政公报"
 SITE_DESCRIPTION = "各地民政工作信息原文发布"
@@ -34,7 +34,7 @@ class BulletinsFeed(Feed):
         return settings.BULLETINS_SITE_URL + item.get_absolute_url()
 
     def items(self):
-        return Article.objects.order_by("-loaded_at", "order")[:50]
+        return Article.objects.order_by(F("added").desc(nulls_last=True), "order", "slug")[:50]
 
     def item_title(self, item):
         return item.title
@@ -49,13 +49,13 @@ class BulletinsFeed(Feed):
         return [item.region] if item.region else []
 
     def item_pubdate(self, item):
-        # Only a date the text states; none is invented.
-        if item.date:
-            return timezone.make_aware(datetime.datetime.combine(item.date, datetime.time()))
-        return None
+        """The day the text states, else the day it joined the archive: a 2023 meeting is not today's news."""
+        day = item.date or item.added
+        return day_start(day) if day else None
 
     def item_updateddate(self, item):
-        return item.loaded_at
+        """As Last-Modified: the content's dates, never the time of a load."""
+        return datetime.datetime.fromtimestamp(item.last_modified(), datetime.timezone.utc) if item.last_modified() else None
 
 
 class BulletinsAtomFeed(BulletinsFeed):

@@ -362,6 +362,7 @@ def save_bulletins(bulletins, ids, stats):
             source=bulletin.source,
             byline=bulletin.byline,
             date=bulletin.date,
+            added=bulletin.added,
             order=bulletin.order,
             summary=bulletin.summary,
             loaded_at=now,
@@ -402,6 +403,7 @@ def update_state(index_version):
             "article_count": len(hashes),
             "rendering": pages.rendering(),
             "index_version": index_version,
+            "last_modified": Article.objects.last_modified(),
             "updated_at": timezone.now(),
         },
     )

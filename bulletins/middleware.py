@@ -5,6 +5,7 @@ import re
 
 from django.conf import settings
 from django.http import HttpResponseNotAllowed
+from django.middleware import gzip
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
@@ -75,8 +76,17 @@ class StoredPageMiddleware:
         return self.get_response(request)
 
 
+class GZipMiddleware(gzip.GZipMiddleware):
+    """Django's, without the random bytes it adds against BREACH: no answer of this site holds
+    a secret (no cookie, no token), and replicas must answer the same content with the same
+    bytes."""
+
+    max_random_bytes = 0
+
+
 class ContentCachingMiddleware:
-    """ETag and Last-Modified from the loaded content, and 304 for a page that exists.
+    """ETag and Last-Modified from the published content (its version, and its last change as
+    the content dates it), and 304 for a page that exists.
 
     A page is a function of the content version, the release, the URL and, where absolute URLs
     follow the request (no BULLETINS_SITE_URL), the scheme and host, so the validators are
@@ -94,9 +104,10 @@ class ContentCachingMiddleware:
         if validators and response.status_code == 200:
             etag, last_modified = validators
             response.headers["ETag"] = etag
-            response.headers["Last-Modified"] = http_date(last_modified)
+            if last_modified:  # 0: the content dates it nowhere
+                response.headers["Last-Modified"] = http_date(last_modified)
             patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
-            response = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+            response = get_conditional_response(request, etag=etag, last_modified=last_modified or None, response=response)
         elif response.status_code == 404:
             patch_cache_control(response, public=True, max_age=60)
         return response

@@ -9,7 +9,17 @@ from django.utils import timezone
 from . import content
 
 
+def day_start(day):
+    """Midnight of a day, in the site's time zone."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
 class ArticleQuerySet(models.QuerySet):
+    def last_modified(self):
+        """The latest last_modified() of the published bulletins: the archive's, for its lists."""
+        days = [d for d in self.aggregate(a=models.Max("added"), d=models.Max("date")).values() if d]
+        return int(day_start(max(days)).timestamp()) if days else 0
+
     def summaries(self, ids):
         """{id: article} with the fields that search results show and match, nothing more.
 
@@ -26,7 +36,7 @@ class ArticleQuerySet(models.QuerySet):
         date = Article._meta.get_field("date")
         articles = [Article(**dict(zip(fields, row, strict=True))) for row in rows]
         for article in articles:
-            article.date = date.to_python(article.date)
+            article.date, article.added = date.to_python(article.date), date.to_python(article.added)
         return {article.pk: article for article in articles}
 
 
@@ -43,7 +53,8 @@ class Article(models.Model):
     region = models.CharField(max_length=50, blank=True, db_index=True)
     source = models.CharField(max_length=200, blank=True)
     byline = models.CharField(max_length=200, blank=True)
-    date = models.DateField(null=True, blank=True)
+    date = models.DateField(null=True, blank=True, help_text="The day the text states, if it states one.")
+    added = models.DateField(null=True, blank=True, help_text="The day the bulletin joined this archive (its file says).")
     order = models.IntegerField(default=0)
     summary = models.TextField()
     loaded_at = models.DateTimeField()
@@ -59,6 +70,13 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return f"/articles/{self.slug}/"
+
+    def last_modified(self):
+        """When this bulletin last changed, as the content says (the day it was added, or its
+        stated day if later), in seconds since 1970; 0 where the content says neither. Never the
+        time of a load, so every server built from the same content answers alike."""
+        days = [d for d in (self.added, self.date) if d]
+        return int(day_start(max(days)).timestamp()) if days else 0
 
     def previous(self):
         earlier = models.Q(order__lt=self.order) | models.Q(order=self.order, slug__lt=self.slug)
@@ -176,6 +194,7 @@ class ContentState(models.Model):
     version = models.CharField(max_length=64)
     article_count = models.PositiveIntegerField(default=0)
     rendering = models.CharField(max_length=300, blank=True, help_text="What the stored pages were rendered with.")
+    last_modified = models.BigIntegerField(default=0, help_text="Article.objects.last_modified() of this content: for HTTP.")
     index_version = models.CharField(max_length=100, blank=True, help_text="The search index's folder for this content.")
     updated_at = models.DateTimeField()
     last_load = models.CharField(max_length=500, blank=True, help_text="When the last load ended, and how: for /healthz.")
@@ -195,16 +214,11 @@ class ContentState(models.Model):
 
     @classmethod
     def published(cls):
-        """(version, seconds since 1970 of the last change) of what is published, or None.
+        """(version, seconds since 1970 of the content's last change as the content dates it) of
+        what is published, or None.
 
         Read by every page that is not stored, so written out, as Page's query is.
         """
         with connections[cls.objects.db].cursor() as cursor:
-            cursor.execute(f"SELECT version, updated_at FROM {cls._meta.db_table} WHERE id = 1")
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        version, updated_at = row
-        if timezone.is_naive(updated_at):  # SQLite's: in UTC, as Django wrote it (USE_TZ)
-            updated_at = updated_at.replace(tzinfo=datetime.timezone.utc)
-        return version, int(updated_at.timestamp())
+            cursor.execute(f"SELECT version, last_modified FROM {cls._meta.db_table} WHERE id = 1")
+            return cursor.fetchone()

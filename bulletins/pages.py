@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import html as html_module
 import re
-import time
 from functools import cache
 from pathlib import Path
 
@@ -155,19 +154,18 @@ def neighbour(slug_and_title):
 def store_pages(stale):
     """Render the pages of `stale` ({article id: (key, previous, following)}) and store them.
 
-    A page that comes out byte for byte as stored keeps its validators, Last-Modified included.
+    A page's Last-Modified is its bulletin's, as the content dates it (Article.last_modified).
     """
-    existing = Page.objects.filter(pk__in=stale).values_list("pk", "etag", "last_modified")
-    stored = {pk: (etag, modified) for pk, etag, modified in existing}
-    now = int(time.time())
     rows = []
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
         html = render_article(article, neighbour(previous), neighbour(following)).encode()
-        etag = page_etag(html)
-        old_etag, old_modified = stored.get(article.pk, (None, None))
-        modified = old_modified if old_etag == etag else now
-        rows.append(Page(article=article, key=key, etag=etag, last_modified=modified, html=html, html_gzip=gzip.compress(html, mtime=0)))
+        rows.append(
+            Page(
+                article=article, key=key, etag=page_etag(html), last_modified=article.last_modified(),
+                html=html, html_gzip=gzip.compress(html, mtime=0),
+            )
+        )
     Page.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["article"], update_fields=["key", "etag", "last_modified", "html", "html_gzip"]
     )
@@ -178,12 +176,13 @@ def stored_page_response(request, etag, last_modified, html, html_gzip):
     """A stored page's bytes, gzipped for the browsers that accept it, with its own validators."""
     headers = {
         "ETag": etag,
-        "Last-Modified": http_date(last_modified),
         "Vary": "Accept-Encoding",
         "Cache-Control": f"public, max-age={settings.PAGE_MAX_AGE}",
     }
+    if last_modified:  # 0: the content dates it nowhere
+        headers["Last-Modified"] = http_date(last_modified)
     if any(header in request.META for header in CONDITIONAL_HEADERS):
-        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified or None)
         if response is not None:
             for name, value in headers.items():
                 response.headers[name] = value

@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "bulletins.middleware.ReadOnlyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bulletins.middleware.StoredPageMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "bulletins.middleware.GZipMiddleware",
     "bulletins.middleware.ContentCachingMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]

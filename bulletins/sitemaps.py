@@ -25,10 +25,12 @@ class ArticleSitemap(UnderSiteUrl, Sitemap):
     limit = 10_000
 
     def items(self):
-        return Article.objects.only("slug", "loaded_at")
+        return Article.objects.only("slug", "date", "added")
 
     def lastmod(self, item):
-        return item.loaded_at
+        """As Last-Modified: the content's dates, never the time of a load."""
+        days = [d for d in (item.added, item.date) if d]
+        return max(days) if days else None
 
 
 class HomeSitemap(UnderSiteUrl, Sitemap):

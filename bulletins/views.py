@@ -157,6 +157,7 @@ def article_summary(request, article):
         "source": article.source,
         "byline": article.byline,
         "date": article.date.isoformat() if article.date else None,
+        "added": article.added.isoformat() if article.added else None,
         "order": article.order,
         "summary": article.summary,
         "url": absolute(request, article.get_absolute_url()),

@@ -160,7 +160,7 @@ def test_new_broken_file_is_refused_and_the_rest_published(content_dir):
     shutil.copy(FIXTURES / "bad" / "unknown-key.md", content_dir / "04-unknown-key.md")
     report = load_content(content_dir)
     assert [str(error) for error in report.refused] == [
-        "04-unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date)"
+        "04-unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date, added)"
     ]
     assert Article.objects.count() == 3
 
@@ -261,7 +261,7 @@ def test_check_lists_every_problem_without_the_database(tmp_path):
     assert problems == [
         "broken-yaml.md:4: front matter is not valid YAML: did not find expected ',' or ']'",
         f"duplicate-slug.md:3: slug 'jiangsu-social-assistance-2023' is already used by {JIANGSU}",
-        "unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date)",
+        "unknown-key.md:4: unknown front-matter key 'autor' (known keys: title, slug, region, source, byline, order, date, added)",
     ]
 
 

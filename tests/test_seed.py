@@ -1,5 +1,6 @@
 """The published bulletins are the seed's text, word for word, with the extraction repaired."""
 
+import datetime
 import re
 
 import pytest
@@ -75,4 +76,6 @@ def test_metadata_comes_from_the_text_and_invents_nothing():
     assert (chongqing.source, chongqing.byline) == ("", "本报记者 皮磊")
     assert (shenzhen.source, shenzhen.byline) == ("深圳市民政局", "")
     assert [b.region for b in published()] == ["江苏省", "重庆市", "深圳市"]
-    assert all(b.date is None for b in published())
+    # Only Jiangsu's text states its day: 2月24日, of the 2023 meeting its title names.
+    assert jiangsu.date == datetime.date(2023, 2, 24) and "2月24日" in published_text(jiangsu) and "2023年" in jiangsu.title
+    assert (chongqing.date, shenzhen.date) == (None, None)

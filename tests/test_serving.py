@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -120,12 +121,12 @@ def test_a_page_keeps_its_validators_until_its_own_bytes_change(client, content_
 @pytest.mark.django_db
 def test_other_pages_take_their_validators_from_the_published_version(client, content_dir):
     before = client.get("/")
-    assert before["Last-Modified"] == http_date(ContentState.current().updated_at.timestamp())
+    assert before["Last-Modified"] == "Sun, 29 Nov 2026 16:00:00 GMT"  # the latest `added`, 2026-11-30 in Beijing
     edit(content_dir / "01-jiangsu-social-assistance-2023.md", "出席会议并讲话", "出席会议并作讲话")
     load_content(content_dir)
     after = client.get("/", HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
-    assert after["Last-Modified"] == http_date(ContentState.current().updated_at.timestamp())
+    assert after["Last-Modified"] == http_date(ContentState.current().last_modified)  # the content's dates, not the load's
     ContentState.objects.all().delete()  # nothing published yet: nothing to validate against
     assert "ETag" not in client.get("/")
 
@@ -373,3 +374,43 @@ def test_a_database_damaged_under_the_site_answers_503_then_repairs_itself(tmp_p
         assert list((tmp_path / "var").glob("site.sqlite3.broken-*"))
     finally:
         server.stop()
+
+
+REPLICA = """
+import hashlib, json, sys
+import django
+django.setup()
+from django.test import Client
+from bulletins.loader import migrate_and_load
+migrate_and_load()
+client = Client(HTTP_HOST="localhost")
+answers = {}
+for url in json.loads(sys.argv[1]):
+    for encoding in ("", "gzip"):
+        response = client.get(url, HTTP_ACCEPT_ENCODING=encoding)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        answers[f"{url} {encoding}"] = [response.status_code, response.get("ETag"), response.get("Last-Modified"),
+                                        hashlib.sha256(body).hexdigest()]
+print(json.dumps(answers))
+"""
+
+
+def test_servers_built_from_the_same_content_at_different_times_answer_alike(tmp_path):
+    """Replicas behind one load balancer: same content, code and settings, same bytes and validators."""
+    import json
+
+    slugs = ["jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023"]
+    urls = ["/", "/robots.txt", "/sitemap.xml", "/sitemap-home.xml", "/sitemap-articles.xml", "/feeds/atom/", "/feeds/rss/",
+            "/api/articles/", "/search/", "/nowhere/"]
+    urls += [f"/articles/{slug}/" for slug in slugs] + [f"/api/articles/{slug}/" for slug in slugs]
+    for query in ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%"):
+        urls += [f"/search/?q={quote(query)}", f"/api/search?q={quote(query)}", f"/articles/{slugs[1]}/?hl={quote(query)}"]
+    answers = []
+    for name in ("first", "second"):
+        env = site_env(tmp_path / name, BULLETINS_CONTENT_DIR=CONTENT)
+        result = subprocess.run([sys.executable, "-c", REPLICA, json.dumps(urls)], env=env, cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        answers.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        time.sleep(1.1)  # the second is built in another second: no time of a load may show
+    assert answers[0] == answers[1]
+    assert {status for status, *_ in answers[0].values()} == {200, 404}

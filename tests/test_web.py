@@ -30,7 +30,13 @@ def test_atom_feed_has_every_required_element(client):
         for name in ("id", "title", "updated", "link", "summary"):
             assert entry.find(f"{ATOM}{name}") is not None, name
         assert entry.find(f"{ATOM}link").get("href").startswith("http://testserver/articles/")
-        assert entry.find(f"{ATOM}published") is None  # the text states no date; none is invented
+    published = {e.find(f"{ATOM}link").get("href").split("/")[-2]: e.findtext(f"{ATOM}published") for e in entries}
+    # The day the text states, else the day the bulletin joined the archive; never a load's.
+    assert published == {
+        "jiangsu-social-assistance-2023": "2023-02-24T00:00:00+08:00",
+        "chongqing-yutong-shouhu": "2026-11-30T00:00:00+08:00",
+        "shenzhen-civil-affairs-2023": "2026-11-30T00:00:00+08:00",
+    }
 
 
 def test_rss_feed_has_every_required_element(client):
@@ -142,7 +148,7 @@ def test_api_lists_every_article_as_data(client):
     assert data["total"] == 3 and data["next"] is None
     assert [a["slug"] for a in data["articles"]] == SLUGS
     first = data["articles"][0]
-    assert first["source"] == "江苏省民政厅" and first["date"] is None
+    assert first["source"] == "江苏省民政厅" and first["date"] == "2023-02-24" and first["added"] == "2026-11-30"
     assert first["api_url"] == f"http://testserver/api/articles/{SLUGS[0]}/"
 
 
