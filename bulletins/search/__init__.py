@@ -65,13 +65,17 @@ def current_searcher():
 
 
 def hit_ids(searcher, hits):
+    """[(score, article id, section id)] of tantivy's hits, best first; equal scores in an order
+    that depends on the content alone (index.stable), not on ids or segments."""
     addresses = [address for _, address in hits]
-    return zip(
+    rows = zip(
         [score for score, _ in hits],
+        searcher.fast_field_values("stable", addresses),
         searcher.fast_field_values("article_id", addresses),
         searcher.fast_field_values("section_id", addresses),
         strict=True,
     )
+    return [(score, article_id, section_id) for score, _, article_id, section_id in sorted(rows, key=lambda r: (-r[0], r[1]))]
 
 
 def count(searcher, tantivy_query):

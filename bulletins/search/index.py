@@ -21,6 +21,7 @@ Two kinds of document share the index:
 import os
 import shutil
 import uuid
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from django.conf import settings
 
 from .text import searchable
 
-FORMAT = "1"  # part of every version's name: change it when the schema or the terms change
+FORMAT = "2"  # part of every version's name: change it when the schema or the terms change
 MAX_GRAM = 6
 GRAMS = "grams"
 WRITER_HEAP = 100_000_000
@@ -44,6 +45,7 @@ def schema():
 
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("section_id", fast=True)
+    builder.add_integer_field("stable", fast=True)  # orders equal scores alike on every server
     builder.add_integer_field("article_id", indexed=True, fast=True)
     builder.add_text_field("region", tokenizer_name="raw", fast=True)
     for name in SCORED_FIELDS:
@@ -81,12 +83,24 @@ def documents(article, sections):
     for section in sections:
         title, body = searchable(section.title), searchable(section.text.replace("\n", " "))
         own += [title, body]
-        doc = tantivy.Document(section_id=section.pk, article_id=article.pk, region=article.region, lift=meta)
+        doc = tantivy.Document(
+            section_id=section.pk, stable=stable(article.slug, section.position), article_id=article.pk,
+            region=article.region, lift=meta,
+        )
         for name, value in (("title", title), ("body", body)):
             if value:
                 doc.add_text(name, value)
         yield doc
-    yield tantivy.Document(section_id=0, article_id=article.pk, region=article.region, meta=meta, alltext=[s for s in own if s])
+    yield tantivy.Document(
+        section_id=0, stable=stable(article.slug, 0), article_id=article.pk, region=article.region, meta=meta,
+        alltext=[s for s in own if s],
+    )
+
+
+def stable(slug, position):
+    """A document's key for ordering equal scores: from the content alone, so that servers built
+    at different times, whose database ids and index segments differ, list them alike."""
+    return zlib.crc32(f"{slug}#{position}".encode())
 
 
 class Build:
