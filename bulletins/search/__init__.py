@@ -42,7 +42,6 @@ class Entry:
     url: str
     places: list
     more: int
-    score: float
     title: Markup = Markup("")
 
 
@@ -116,7 +115,7 @@ def search(raw, region=None, limit=10, offset=0):
         return results
     ranked_query = places_query(query, region)
     wanted, fetch = offset + limit, max(4 * (offset + limit), 40)
-    while True:  # the counts come apart
+    while True:  # without counting every match: counts() takes the totals from cheaper queries
         ranked = searcher.search(ranked_query, limit=fetch, count=False)
         order = list(dict.fromkeys(article_id for _, article_id, _ in hit_ids(searcher, ranked.hits)))
         if len(order) >= wanted or len(ranked.hits) < fetch:
@@ -133,19 +132,15 @@ def search(raw, region=None, limit=10, offset=0):
     shown = {article_id: [s for s in found[article_id] if s[1]][:PLACES_SHOWN] for article_id in page}
     places_by_id = build_places(query, [(score, a, s) for a in page for score, s in shown[a]], page)
     for article_id in page:
-        best_score = found[article_id][0][0]
         article_places = [places_by_id[(article_id, s)] for _, s in shown[article_id]]
-        article = (article_places[0] if article_places else places_by_id[(article_id, 0)]).article
-        section_count = sum(1 for _, s in found[article_id] if s)
-        url = article_places[0].url if article_places else places_by_id[(article_id, 0)].url
+        first = article_places[0] if article_places else places_by_id[(article_id, 0)]
         results.entries.append(
             Entry(
-                article=article,
-                url=url,
+                article=first.article,
+                url=first.url,
                 places=article_places,
-                more=section_count - len(article_places),
-                score=round(best_score, 4),
-                title=marks.highlight_html(escape(article.title), marks.marks_for(query, searchable(article.title))),
+                more=sum(1 for _, s in found[article_id] if s) - len(article_places),
+                title=marks.highlight_html(escape(first.article.title), marks.marks_for(query, searchable(first.article.title))),
             )
         )
     return results

@@ -3,8 +3,9 @@
 Readers type keywords, several words, questions in their own words, traditional script and
 figures. Each meaningful word (a unit) may be met by itself or by a word the bulletins use for
 it (the thesaurus); question and function words are dropped. A section is listed when it holds
-any unit and ranked first by how many units it holds, then by BM25; a term typed without
-spaces that stands whole ranks above its words apart; a quoted phrase must stand as written.
+any unit and ranked first by how many units it holds, then by BM25 (a query of one unit by
+BM25 alone, which tantivy ranks fastest); a term typed without spaces that stands whole ranks
+above its words apart; a quoted phrase must stand as written.
 """
 
 import re
@@ -18,9 +19,9 @@ MAX_WORD = 4  # the longest run of jieba's words that parse() joins into one: a 
 COVERAGE = 1000.0  # per unit held: above any sum of BM25 scores, so coverage ranks first
 FIELD_WEIGHTS = {"title": 3.0, "body": 1.0, "meta": 2.0}
 RELATED_WEIGHT = 0.9  # a thesaurus word counts a little less than the reader's own
-WHOLE_WEIGHT = 2.0
+WHOLE_WEIGHT = 2.0  # a term of several words standing whole, as typed
 TIE_BREAKER = 0.1  # what a unit's other fields add to its best one
-LIFT_SCORE = 2.0  # a unit that a section's bulletin holds in its fields  # a term of several words standing whole, as typed
+LIFT_SCORE = 2.0  # a unit that a section's bulletin holds in its fields
 TERM_RE = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
 
 
