@@ -1,9 +1,10 @@
 """What the loader publishes: articles, their sections, and the version of the whole."""
 
 import datetime
+import functools
 from urllib.parse import quote
 
-from django.db import connections, models
+from django.db import connection, connections, models
 from django.utils import timezone
 
 from . import content
@@ -186,6 +187,27 @@ class Page(models.Model):
 
     def __str__(self):
         return f"page of {self.article_id}"
+
+
+def one_version(function):
+    """Run `function` on one snapshot of the database: a load that commits while it reads (the
+    search index's hits, then the sections they name) is not seen halfway. SQLite's deferred
+    transaction takes no lock and reads as of its first query; atomic() would not do, as its
+    transactions here take the write lock (transaction_mode IMMEDIATE). For reading only."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if connection.in_atomic_block:  # a test's transaction, or a load's: one snapshot already
+            return function(*args, **kwargs)
+        connection.ensure_connection()
+        connection.connection.execute("BEGIN")
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if connection.connection is not None and connection.connection.in_transaction:
+                connection.connection.rollback()  # nothing was written
+
+    return wrapper
 
 
 class ContentState(models.Model):

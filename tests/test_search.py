@@ -561,3 +561,50 @@ def test_searchable_text_is_what_the_marks_map_back_to(value):
     for string in {p for p in pieces if p[0].isalnum() and p[-1].isalnum()}:  # as searchable() leaves a query
         for start, end, found in marks.spans(value, [string]):
             assert found in text.searchable(value[start:end])  # whole characters: ¼ is 1⁄4 to search
+
+
+SEARCH_DURING_LOADS = """
+import sys, threading
+from pathlib import Path
+import django
+django.setup()
+from django.test import Client
+from bulletins.loader import load_content, migrate_and_load
+
+migrate_and_load()
+article = Path(sys.argv[1]) / "02-chongqing-yutong-shouhu.md"
+text = article.read_text(encoding="utf-8")
+done = threading.Event()
+
+def publish():  # every load replaces the sections of one bulletin, so their ids change
+    for n in range(40):
+        article.write_text(text + f"\\n\\n第{n}次更新。\\n", encoding="utf-8")
+        load_content()
+    done.set()
+
+threading.Thread(target=publish).start()
+client = Client(HTTP_HOST="localhost")
+statuses = set()
+while not done.is_set():
+    for url in ("/search/?q=儿童主任", "/api/search?q=未成年人保护", "/articles/chongqing-yutong-shouhu/?hl=儿童"):
+        statuses.add(client.get(url).status_code)
+print(sorted(statuses))
+"""
+
+
+def test_searches_during_loads_answer_from_one_version(tmp_path):
+    """A search reads the index and then the sections it names: a load published in between
+    must not make it name sections that are gone (each request reads one snapshot)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .support import CONTENT, ROOT, site_env
+
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content)
+    result = subprocess.run([sys.executable, "-c", SEARCH_DURING_LOADS, str(content)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[200]", result.stderr[-3000:]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.utils.http import urlencode
 from markupsafe import Markup, escape
 
+from ..models import one_version
 from . import index, marks
 from .index import SECTION_FIELDS
 from .query import MAX_QUERY_LENGTH, bulletins_query, in_articles, parse, places_count_query, places_query
@@ -108,6 +109,7 @@ def begin(raw):
     return query, Results(query), searcher if query else None
 
 
+@one_version
 def search(raw, region=None, limit=10, offset=0):
     """One page of results: `limit` bulletins from the `offset`-th, each with its best places."""
     query, results, searcher = begin(raw)
@@ -146,6 +148,7 @@ def search(raw, region=None, limit=10, offset=0):
     return results
 
 
+@one_version
 def places(raw, region=None, limit=10, offset=0):
     """Places best first, for the API: sections, and bulletins matched by their fields alone."""
     query, results, searcher = begin(raw)
