@@ -106,7 +106,7 @@ class ContentCachingMiddleware:
             response.headers["ETag"] = etag
             if last_modified:  # 0: the content dates it nowhere
                 response.headers["Last-Modified"] = http_date(last_modified)
-            patch_cache_control(response, public=True, max_age=settings.PAGE_MAX_AGE)
+            response.headers["Cache-Control"] = settings.PAGE_CACHE_CONTROL
             response = get_conditional_response(request, etag=etag, last_modified=last_modified or None, response=response)
         elif response.status_code == 404:
             patch_cache_control(response, public=True, max_age=60)

@@ -177,7 +177,7 @@ def stored_page_response(request, etag, last_modified, html, html_gzip):
     headers = {
         "ETag": etag,
         "Vary": "Accept-Encoding",
-        "Cache-Control": f"public, max-age={settings.PAGE_MAX_AGE}",
+        "Cache-Control": settings.PAGE_CACHE_CONTROL,
     }
     if last_modified:  # 0: the content dates it nowhere
         headers["Last-Modified"] = http_date(last_modified)

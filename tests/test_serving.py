@@ -91,12 +91,15 @@ def test_head_answers_like_get_without_a_body(client):
 @pytest.mark.django_db
 def test_pages_carry_validators_and_answer_conditional_requests(client):
     response = client.get(CQ)
-    assert response["Cache-Control"] == "public, max-age=300"
+    # Browsers revalidate after 5 minutes; a CDN may answer stale while it revalidates or while
+    # no replica answers.
+    assert response["Cache-Control"] == "public, max-age=300, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400"
     assert response["ETag"] and response["Last-Modified"]
     assert client.get(CQ, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     assert client.get(CQ, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"]).status_code == 304
     assert client.get(CQ, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
     assert client.get("/").get("ETag") != response["ETag"]  # one validator per URL
+    assert client.get("/")["Cache-Control"] == response["Cache-Control"]  # a stored page answers like a rendered one
 
 
 def edit(path, old, new):
