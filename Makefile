@@ -10,29 +10,51 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: run test check bench load wrk browser clean
+# make cluster: replicas, each with its own data folder under DATA, and workers for each.
+REPLICAS ?= 3
+DATA ?= var/cluster
+CLUSTER_WORKERS ?= 2
 
-run: $(VENV)/.run-installed
+.PHONY: run cluster test check bench load wrk nginx browser clean
+
+# nginx takes the readers' connections (slow ones included) in front of gunicorn: deploy/serve.py.
+run: $(VENV)/.run-installed nginx
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	exec $(BIN)/gunicorn bulletins.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --error-logfile - --graceful-timeout 20 --no-control-socket
+	exec $(BIN)/python deploy/serve.py --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(VENV)/.test-installed browser $(AXE)
+# The replicated topology on one machine: nginx on HOST:PORT in front of REPLICAS gunicorns.
+cluster: $(VENV)/.run-installed nginx
+	$(BIN)/python manage.py check --fail-level WARNING
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	exec $(BIN)/python deploy/serve.py --host $(HOST) --port $(PORT) --replicas $(REPLICAS) \
+		--workers $(CLUSTER_WORKERS) --data $(DATA)
+
+test: $(VENV)/.test-installed browser nginx wrk $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.run-installed
 	$(BIN)/python manage.py loadbulletins --check
 
-# Issue 6's figures at 10,000 synthetic bulletins (BULLETINS=1000 for a quick run); each prints a table.
+# The README's figures: at 10,000 synthetic bulletins (BULLETINS=1000 for a quick run), slow
+# clients by front, and nginx with 1-3 replicas; each prints a table.
 BULLETINS ?= 10000
-bench: $(VENV)/.test-installed wrk
+bench: $(VENV)/.test-installed wrk nginx
 	$(BIN)/python bench/loading.py --bulletins $(BULLETINS)
 	$(BIN)/python bench/serving.py --bulletins $(BULLETINS)
 	$(BIN)/python bench/search_latency.py --bulletins $(BULLETINS)
+	$(BIN)/python bench/slow_clients.py
+	$(BIN)/python bench/cluster.py
 
 load: $(VENV)/.test-installed wrk
 	$(BIN)/python bench/load_test.py
+
+# Debian's nginx, and its brotli module, for make run, make cluster and their tests.
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so ]; then \
+		$(SUDO) apt-get update -qq && \
+		RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx libnginx-mod-http-brotli-filter >/dev/null; \
+	fi
 
 wrk:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null)

@@ -19,15 +19,19 @@ secure_scheme_headers = {}
 os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"
 
 
-def when_ready(server):
-    """After a first load (a fresh start, slow anyway), load the query side of search (jieba's
-    dictionary, OpenCC) in the master before the workers are forked: they share it, and no
-    worker, after a reload either, makes its first reader wait a second for it. A restart
-    leaves it to each worker's first search, so that pages answer at once. Neither starts a
-    thread; the index is opened by each worker, after the fork, as tantivy starts threads."""
+def on_starting(server):
+    """Before the site listens, load the query side of search (jieba's dictionary, OpenCC) in
+    the master: the workers forked from it share it, and none makes its first readers wait a
+    second for it, after a reload either. Done after a first load (a fresh start, slow anyway)
+    and where BULLETINS_WARM_START is set, as deploy/serve.py sets it: behind nginx, a replica
+    that does not listen yet costs no reader anything. A bare restart leaves it to each
+    worker's first search, so that pages answer at once. Neither starts a thread; the index is
+    opened by each worker, after the fork, as tantivy starts threads."""
+    from django.conf import settings
+
     from bulletins import wsgi
 
-    if wsgi.startup:
+    if wsgi.startup or settings.BULLETINS_WARM_START:
         from bulletins.search.text import to_simplified, tokenizer
 
         tokenizer()

@@ -122,6 +122,9 @@ BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / 
 # without it, canonical links are paths and pages carry no og:url.
 BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
 # Processes a large load parses and segments in; 1 keeps every load in one process.
+# Load jieba's dictionary in gunicorn's master before it listens, at every start (see
+# gunicorn.conf.py); deploy/serve.py sets it for the replicas behind nginx.
+BULLETINS_WARM_START = env_flag("BULLETINS_WARM_START")
 BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50

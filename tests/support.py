@@ -1,6 +1,7 @@
 """Helpers shared by the test modules: paths, and real processes with their own database."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,15 +42,15 @@ def free_port():
 class Server:
     """A real gunicorn serving the site from its own database and content folder."""
 
-    def __init__(self, tmp_path, content, workers=2, **env):
+    def __init__(self, tmp_path, content, workers=2, app="bulletins.wsgi", args=(), **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"gunicorn-{self.port}.log"
         self.env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content, **env)
         command = [
-            str(Path(sys.executable).with_name("gunicorn")), "bulletins.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            str(Path(sys.executable).with_name("gunicorn")), app, "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--graceful-timeout", "10", "--access-logfile", "-", "--error-logfile", "-",
-            "--no-control-socket",
+            "--no-control-socket", *args,
         ]
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -107,3 +108,50 @@ def children(pid):
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
+
+
+class Front:
+    """deploy/serve.py, as `make run` and `make cluster` start it: nginx on a port of its own in
+    front of `replicas` gunicorns, each with a data folder of its own under tmp_path."""
+
+    REPLICA_LINE = re.compile(r"replica (\d+): gunicorn (\d+) on 127\.0\.0\.1:(\d+)")
+
+    def __init__(self, tmp_path, content, replicas=1, workers=2, make=None, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = tmp_path / "cluster"
+        self.log_path = tmp_path / f"serve-{self.port}.log"
+        self.env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content, **env)
+        if make == "run":  # the command itself, a replica in the data folder of site_env
+            command = ["make", "--no-print-directory", "run", f"PORT={self.port}", f"WORKERS={workers}"]
+        elif make == "cluster":
+            command = ["make", "--no-print-directory", "cluster", f"PORT={self.port}", f"REPLICAS={replicas}",
+                       f"CLUSTER_WORKERS={workers}", f"DATA={self.data}"]
+        else:
+            command = [
+                sys.executable, str(ROOT / "deploy" / "serve.py"), "--port", str(self.port), "--replicas", str(replicas),
+                "--workers", str(workers), "--data", str(self.data), "--access-log", "off",
+            ]
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.wait_until(lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200, "nginx to answer")
+
+    get = Server.get
+    wait_until = Server.wait_until
+    output = Server.output
+
+    def replicas(self):
+        """{number: (gunicorn master pid, port)}, the latest start of each."""
+        found = {}
+        for number, pid, port in self.REPLICA_LINE.findall(self.output()):
+            found[int(number)] = (int(pid), int(port))
+        return found
+
+    def stop(self):
+        """TERM to the whole group, as a terminal's Ctrl-C would send INT: make, serve.py,
+        nginx and the replicas."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+        self.log.close()

@@ -1,0 +1,239 @@
+"""nginx in front of N replicas of the site on this machine: `make run` (one) and `make cluster`.
+
+    python deploy/serve.py --port 8000                         # what `make run` does
+    python deploy/serve.py --port 8080 --replicas 3 --data var/cluster
+
+Each replica is a gunicorn of its own on a loopback port, with its own database and search
+index built from the same content/ (its own data folder under --data; with one replica and no
+--data, the site's usual one, where manage.py finds it). nginx (deploy/nginx.conf) takes the
+readers' connections, so a slow client holds no Python worker, and tries another replica when
+one fails. This process keeps them running:
+
+- a replica that exits is started again; meanwhile nginx sends its readers to the others;
+- HUP reloads the replicas one after another, each once the one before serves the new content;
+- TERM or INT stops nginx (after the answers under way) and then the replicas.
+"""
+
+import argparse
+import ctypes
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = Path(__file__).resolve().with_name("nginx.conf")
+BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so")
+COMPRESSED_TYPES = (
+    "text/css application/javascript application/json application/atom+xml application/rss+xml "
+    "application/xml text/xml text/plain image/svg+xml"
+)
+
+
+def log(message):
+    print(f"serve: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health(port, timeout=5):
+    """A replica's /healthz as a dict, or None while it does not answer 200."""
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        connection.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return json.loads(body) if response.status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
+def end_with_parent():
+    """In a replica's master before exec: TERM when this process dies, however it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+class Replica:
+    """One gunicorn, on a loopback port of its own, with its own data folder (or the default),
+    in a process group of its own: when its master dies, none of its workers is left holding
+    the port."""
+
+    def __init__(self, number, data, workers):
+        self.number, self.data, self.workers = number, data, workers
+        self.port = free_port()
+        self.process = None
+        self.started = self.hupped = None
+        self.before = None
+
+    def start(self):
+        env = dict(os.environ)
+        if self.data is not None:
+            self.data.mkdir(parents=True, exist_ok=True)
+            env["BULLETINS_DATA_DIR"] = str(self.data)
+            env["BULLETINS_DB_PATH"] = str(self.data / "bulletins.sqlite3")
+            env.pop("BULLETINS_INDEX_DIR", None)  # beside this replica's database
+        env["BULLETINS_WARM_START"] = "1"  # listen once the first search need not wait (gunicorn.conf.py)
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")), "bulletins.wsgi", "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers), "--graceful-timeout", "20", "--error-logfile", "-",
+            "--no-control-socket", "--name", f"replica-{self.number}",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, preexec_fn=end_with_parent)
+        self.started = time.monotonic()
+        log(f"replica {self.number}: gunicorn {self.process.pid} on 127.0.0.1:{self.port}")
+
+    def restart(self):
+        """After its master exited: stop what is left of it (workers outlive a killed master
+        for a while, still listening; TERM lets each finish the answer it is writing), then
+        start it again (gunicorn retries its port for a few seconds while they exit)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.start()
+
+    def wait_until_serving(self, timeout=1800):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"serve: replica {self.number} exited with {self.process.returncode} before serving")
+            if health(self.port) is not None:
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"serve: replica {self.number} did not answer within {timeout} s")
+
+    def hup(self):
+        """A graceful reload: new workers, which check content/ (bulletins.loader)."""
+        self.before = health(self.port)
+        self.hupped = time.monotonic()
+        self.process.send_signal(signal.SIGHUP)
+
+    def reloaded(self, timeout=120):
+        """Whether the reload is done: its /healthz reports a load since, or it was started
+        again since (a start checks content/ too); or it took too long to wait for."""
+        now = health(self.port)
+        if now is not None and (self.started > self.hupped or self.before is None or now.get("last_load") != self.before.get("last_load")):
+            log(f"replica {self.number}: reloaded, {now.get('last_load')}")
+            return True
+        if time.monotonic() - self.hupped > timeout:
+            log(f"replica {self.number}: no load reported within {timeout} s of the reload; going on")
+            return True
+        return False
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, timeout=30):
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def nginx_config(listen, ports, state, access_log):
+    if BROTLI_MODULE.exists():
+        modules = f"load_module {BROTLI_MODULE};"
+        brotli = (
+            f"brotli on;\n    brotli_comp_level 5;\n    brotli_min_length 512;\n    brotli_types {COMPRESSED_TYPES};\n"
+            '    map $http_accept_encoding $to_replica_encoding {\n        "~*\\bbr\\b" "";\n'
+            "        default $http_accept_encoding;\n    }"
+        )
+    else:
+        modules = "# (no brotli: Debian's libnginx-mod-http-brotli-filter is not installed)"
+        brotli = "map $http_accept_encoding $to_replica_encoding {\n        default $http_accept_encoding;\n    }"
+    servers = "\n        ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in ports)
+    text = TEMPLATE.read_text()
+    for name, value in {
+        "@MODULES@": modules, "@BROTLI@": brotli, "@SERVERS@": servers, "@LISTEN@": listen,
+        "@STATE@": str(state), "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas",
+    }.items():
+        text = text.replace(name, value)
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers per replica")
+    parser.add_argument("--data", type=Path, help="a data folder per replica under this one (replica-1, …)")
+    parser.add_argument("--access-log", default="/dev/stdout", help="nginx's access log, or off")
+    args = parser.parse_args()
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if nginx is None:
+        sys.exit("serve: nginx is missing (make run installs it: apt-get install -y nginx)")
+
+    if args.data is None and args.replicas > 1:
+        args.data = ROOT / "var" / "cluster"
+    base = (args.data or Path(os.environ.get("BULLETINS_DATA_DIR", ROOT / "var"))).resolve()
+    replicas = [
+        Replica(n, base / f"replica-{n}" if args.data is not None else None, args.workers)
+        for n in range(1, args.replicas + 1)
+    ]
+    state = base / "nginx"
+    state.mkdir(parents=True, exist_ok=True)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    config = state / "nginx.conf"
+    config.write_text(nginx_config(f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log))
+
+    signals = []
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda signum, frame: signals.append(signum))
+
+    for replica in replicas:  # one after another: the first builds its database while the others wait for nothing
+        replica.start()
+        replica.wait_until_serving()
+    front = subprocess.Popen([nginx, "-p", str(state), "-c", str(config), "-e", "stderr", "-g", "daemon off;"])
+    log(f"nginx {front.pid} on http://{host}:{args.port}/ in front of {len(replicas)} replica(s)")
+
+    code, rolling = 0, []  # rolling: the replicas still to reload, the first one reloading
+    while True:
+        if signals:
+            if signals.pop(0) != signal.SIGHUP:
+                break
+            log("reloading the replicas one after another")
+            rolling = list(replicas)  # again from the first: a second change reaches all of them too
+            rolling[0].hup()
+        if front.poll() is not None:
+            log(f"nginx exited with {front.returncode}")
+            code = 1
+            break
+        for replica in replicas:
+            if replica.process.poll() is not None and time.monotonic() - replica.started > 1:
+                log(f"replica {replica.number} exited with {replica.process.returncode}; starting it again")
+                replica.restart()
+        if rolling and rolling[0].reloaded():
+            rolling.pop(0)
+            if rolling:
+                rolling[0].hup()
+        time.sleep(0.2)
+
+    if front.poll() is None:
+        front.send_signal(signal.SIGQUIT)  # graceful: the answers under way are finished
+    for replica in replicas:
+        replica.stop()
+    for replica in replicas:
+        replica.wait()
+    try:
+        front.wait(30)
+    except subprocess.TimeoutExpired:
+        front.kill()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

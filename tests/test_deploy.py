@@ -1,0 +1,189 @@
+"""Beyond one process: nginx in front of replicas (deploy/), as `make run` and `make cluster`
+start them, against real nginx, real gunicorns and real slow clients, on loopback."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from .slow_clients import SlowClients, readers, usual_latency
+from .support import CONTENT, Front
+
+CQ = "/articles/chongqing-yutong-shouhu/"
+QUERIES = ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%", "養老服務")
+
+
+def fetch(port, path, host, encoding="gzip"):
+    """Status, the headers that validate and describe, and the bytes, straight from one replica."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host, "Accept-Encoding": encoding})
+    try:
+        response = urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        headers = {name: response.headers.get(name) for name in ("ETag", "Last-Modified", "Content-Type", "Content-Encoding", "Cache-Control")}
+        return response.status, headers, response.read()
+
+
+def urls_of(front):
+    """Every URL of the sitemaps and the feeds, the API and a set of searches."""
+    found = {"/", "/sitemap.xml", "/feeds/atom/", "/feeds/rss/", "/api/articles/", "/robots.txt"}
+    index = urllib.request.urlopen(front.url + "/sitemap.xml").read().decode()
+    for sitemap in re.findall(r"<loc>([^<]+)</loc>", index):
+        found.add(urlsplit(sitemap).path)
+        for loc in re.findall(r"<loc>([^<]+)</loc>", urllib.request.urlopen(front.url + urlsplit(sitemap).path).read().decode()):
+            found.add(urlsplit(loc).path)
+    for url in list(found):
+        if re.fullmatch(r"/articles/[^/]+/", url):
+            found.add("/api" + url)
+    for query in QUERIES:
+        found |= {f"/search/?q={quote(query)}", f"/api/search?q={quote(query)}", f"{CQ}?hl={quote(query)}"}
+    return sorted(found)
+
+
+@pytest.fixture
+def content(tmp_path):
+    shutil.copytree(CONTENT, tmp_path / "content")
+    return tmp_path / "content"
+
+
+def test_replicas_built_at_different_times_answer_the_same_bytes_and_validators(tmp_path, content):
+    """Two replicas load the same content one after the other, each into its own data folder; a
+    load balancer passes them the public Host: every answer must be the same, compressed or not."""
+    front = Front(tmp_path, content, replicas=2)
+    try:
+        first_port, second_port = front.replicas()[1][1], front.replicas()[2][1]
+        assert first_port != second_port
+        host = f"127.0.0.1:{front.port}"
+        urls = urls_of(front)
+        assert len(urls) > 30 and any(u.startswith("/sitemap-") for u in urls)
+        for url in urls:
+            for encoding in ("gzip", "identity"):
+                a, b = fetch(first_port, url, host, encoding), fetch(second_port, url, host, encoding)
+                assert a == b, url
+                assert a[0] == 200, url
+        assert (front.data / "replica-1" / "bulletins.sqlite3").exists() and (front.data / "replica-2" / "bulletins.sqlite3").exists()
+    finally:
+        front.stop()
+
+
+def test_nginx_answers_with_compression_and_the_headers_a_cdn_needs(tmp_path, content):
+    front = Front(tmp_path, content)
+    try:
+        page = front.url + CQ
+        plain = urllib.request.urlopen(urllib.request.Request(page, headers={"Accept-Encoding": "identity"}))
+        body = plain.read()
+        assert "渝童守护" in body.decode()
+        assert "s-maxage=" in plain.headers["Cache-Control"] and "stale-if-error=" in plain.headers["Cache-Control"]
+        for encoding in ("gzip", "br"):
+            response = urllib.request.urlopen(urllib.request.Request(page, headers={"Accept-Encoding": encoding}))
+            assert response.headers["Content-Encoding"] == encoding
+            assert response.headers["Vary"] == "Accept-Encoding"
+            etag = response.headers["ETag"]
+            assert etag.strip('W/') == plain.headers["ETag"].strip("W/")  # the same validator, weak where compressed
+            revalidated = urllib.request.Request(page, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
+            with pytest.raises(urllib.error.HTTPError) as answer:
+                urllib.request.urlopen(revalidated)
+            assert answer.value.code == 304
+        static = re.search(r'href="(/static/bulletins/site\.[0-9a-f]+\.css)"', body.decode()).group(1)
+        assert "immutable" in urllib.request.urlopen(front.url + static).headers["Cache-Control"]
+    finally:
+        front.stop()
+
+
+@pytest.mark.parametrize("make", ["run", "cluster"])
+def test_slow_clients_hold_no_worker_from_other_readers(tmp_path, content, make):
+    """300 connections that send nothing, trickle their headers or never read their answer,
+    held 30 s against `make run` and `make cluster`: every page a reader asks meanwhile is
+    answered, in a median time within 10 times the usual one."""
+    front = Front(tmp_path, content, make=make, replicas=1 if make == "run" else 2, workers=2)
+    try:
+        usual = usual_latency(front.url, CQ)
+        with SlowClients(front.url, 300, page=CQ) as held:
+            statuses, latencies = readers(front.url, CQ, 30 if make == "run" else 10)
+            assert held.opened == 300
+        assert statuses and all(status == 200 for status in statuses)
+        assert statistics.median(latencies) < 10 * max(usual, 0.002), (usual, sorted(latencies)[-5:])
+        assert max(latencies) < 2  # never the 30 s of a worker held by a slow client
+    finally:
+        front.stop()
+
+
+def wrk(url, paths, seconds, tmp_path):
+    script = tmp_path / "paths.lua"
+    script.write_text(
+        "local paths = {}\n"
+        'for p in string.gmatch(os.getenv("WRK_PATHS"), "[^\\n]+") do paths[#paths + 1] = p end\n'
+        "local i = 0\n"
+        'request = function() i = (i % #paths) + 1; return wrk.format("GET", paths[i]) end\n'
+    )
+    env = dict(os.environ, WRK_PATHS="\n".join(paths))
+    return subprocess.Popen(["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "-s", str(script), url],
+                            env=env, stdout=subprocess.PIPE, text=True)
+
+
+def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, content):
+    """wrk through nginx for 30 s while one replica is killed, the content changes and every
+    replica reloads in turn (HUP), and another restarts: no failed request, no 5xx; a replica
+    never answers an older version after a newer one; all serve the new version at the end."""
+    front = Front(tmp_path, content, replicas=3, workers=2)
+    try:
+        replicas = front.replicas()
+        before = json.loads(urllib.request.urlopen(front.url + "/healthz").read())["version"]
+        paths = ["/", CQ, "/articles/shenzhen-civil-affairs-2023/", f"/search/?q={quote('儿童主任')}",
+                 f"/api/search?q={quote('社会救助')}", "/feeds/atom/", "/sitemap.xml"]
+        seen, stop = [], threading.Event()
+
+        def watch(port):  # one replica, straight: the versions it answers, in order
+            while not stop.is_set():
+                try:
+                    seen.append(json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())["version"])
+                except OSError:
+                    pass
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch, args=(replicas[2][1],))
+        watcher.start()
+        load = wrk(front.url, [quote(p, safe="/?=&%") for p in paths], 30, tmp_path)
+        time.sleep(5)
+        os.kill(replicas[1][0], signal.SIGKILL)
+        time.sleep(5)
+        article = content / "02-chongqing-yutong-shouhu.md"
+        article.write_text(article.read_text(encoding="utf-8") + "\n\n滚动更新后的新段落。\n", encoding="utf-8")
+        front.process.send_signal(signal.SIGHUP)
+        time.sleep(8)
+        os.kill(front.replicas()[3][0], signal.SIGTERM)
+        out = load.communicate(timeout=60)[0]
+        stop.set()
+        watcher.join()
+        assert re.search(r"(\d+) requests in", out) and int(re.search(r"(\d+) requests in", out).group(1)) > 1000, out
+        assert "Socket errors" not in out, out
+        assert "Non-2xx" not in out, out
+
+        front.wait_until(lambda: len(set(versions(front))) == 1 and versions(front)[0] != before, "every replica on the new version")
+        assert "滚动更新后的新段落" in urllib.request.urlopen(front.url + CQ).read().decode()
+        after = versions(front)[0]
+        assert set(seen) <= {before, after} and after in seen
+        assert seen[seen.index(after):] == [after] * (len(seen) - seen.index(after))  # never back to the old one
+    finally:
+        front.stop()
+
+
+def versions(front):
+    answers = []
+    for _, port in front.replicas().values():
+        try:
+            answers.append(json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())["version"])
+        except OSError:
+            answers.append(None)
+    return answers
