@@ -136,7 +136,11 @@ class Front:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.wait_until(lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200, "nginx to answer")
+        try:
+            self.wait_until(lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200, "nginx to answer")
+        except BaseException:
+            self.stop()  # nginx and the replicas with it, not left behind on a port
+            raise
 
     get = Server.get
     wait_until = Server.wait_until
@@ -152,6 +156,9 @@ class Front:
     def stop(self):
         """TERM to the whole group, as a terminal's Ctrl-C would send INT: make, serve.py,
         nginx and the replicas."""
-        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         self.process.wait(timeout=60)
         self.log.close()
