@@ -5,7 +5,8 @@ Pure functions of a file's name and bytes: no database and no settings, so the l
 
 Sections: a `##`/`###` heading starts a section that runs to the next heading; a paragraph that
 opens with a bold lead-in (`**一是专班推进。**…`) is a section of its own, titled by the lead-in,
-as in the bulletins' own layout. Paragraphs outside both form untitled sections.
+which stays bold at the start of its paragraph (run in), as the bulletins set it; a bold line
+alone titles what follows it as a heading. Paragraphs outside these form untitled sections.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from django.utils.text import slugify
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date", "added")
 REQUIRED_KEYS = ("title", "slug")
@@ -54,6 +55,7 @@ class Section:
     level: int
     html: str
     paragraphs: tuple  # plain text of each block, in order; block i has id f"{anchor}-p{i+1}"
+    run_in: bool = False  # the title is bold at the start of the first paragraph, not a heading
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def blocks(lines, first_line):
 
 def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
     """Group the body's blocks into sections and render each one."""
-    groups = []  # [title, level, [markdown blocks]]
+    groups = []  # [title, level, [markdown blocks], run in]
     heading_level = 1
     in_lead_in = False
     for count, (line, block) in enumerate(blocks(lines, first_line), start=1):
@@ -238,16 +240,16 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
             if level == 1:
                 raise ContentError(path, line, "a level-1 heading in the body: the title belongs in the front matter")
             heading_level = level
-            groups.append([heading.group(2).strip(), level, []])
+            groups.append([heading.group(2).strip(), level, [], False])
             in_lead_in = False
         elif lead_in:
             rest = lead_in.group("rest").strip()
-            groups.append([lead_in.group("title").strip(), heading_level + 1, [rest] if rest else []])
+            groups.append([lead_in.group("title").strip(), heading_level + 1, [rest] if rest else [], bool(rest)])
             # A lead-in titles its own paragraph; a bold line alone titles what follows it.
             in_lead_in = bool(rest)
         else:
             if not groups or in_lead_in:
-                groups.append(["", heading_level, []])
+                groups.append(["", heading_level, [], False])
                 in_lead_in = False
             groups[-1][2].append(block)
     if not any(group[2] for group in groups):
@@ -255,10 +257,10 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
 
     anchors = set()
     sections = []
-    for position, (title, level, body) in enumerate(groups, start=1):
+    for position, (title, level, body, run_in) in enumerate(groups, start=1):
         anchor = unique_anchor(section_anchor(title, position), anchors)
-        html, paragraphs = render(anchor, "\n\n".join(body))
-        sections.append(Section(anchor, title, level, html, paragraphs))
+        html, paragraphs = render(anchor, "\n\n".join(body), title if run_in else None)
+        sections.append(Section(anchor, title, level, html, paragraphs, run_in))
     return tuple(sections)
 
 
@@ -296,9 +298,12 @@ def renderer():
         """Give every top-level block an id (`<anchor>-p<n>`) and collect its plain text, one
         line a block (a wrapped line or a list within it joined with spaces), so that block
         n is line n of the section's text; drop links to anything but the web, mail and
-        this site."""
+        this site. Each paragraph gets its link, out of the tab order (the section's heading
+        link is in it); a run-in title goes bold before the first paragraph's text, whose
+        link is then the section's."""
 
         anchor = ""
+        run_in = None
         paragraphs = ()
 
         def run(self, root):
@@ -310,9 +315,17 @@ def renderer():
             for n, element in enumerate(root, start=1):
                 element.set("id", block_id(self.anchor, n))
                 self.paragraphs.append(" ".join("".join(element.itertext()).split()))
-                if element.tag == "p":
-                    link = etree.SubElement(element, "a", {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接"})
-                    link.text = "¶"
+                if element.tag != "p":
+                    continue
+                if n == 1 and self.run_in:
+                    lead_in = etree.Element("strong", {"class": "lead-in"})
+                    lead_in.text, lead_in.tail, element.text = self.run_in, element.text, None
+                    element.insert(0, lead_in)
+                    name = self.run_in[:-1] if self.run_in.endswith("。") else self.run_in
+                    attributes = {"class": "headerlink", "href": f"#{self.anchor}", "aria-label": f"本节的链接：{name}"}
+                else:
+                    attributes = {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接", "tabindex": "-1"}
+                etree.SubElement(element, "a", attributes)
 
     md = markdown.Markdown(output_format="html")
     # Content is text, not markup: raw HTML (a <meta> refresh, a <script>) is shown as written.
@@ -330,9 +343,9 @@ def safe_link(url):
     return scheme is None or scheme.group(0).lower() in SAFE_SCHEMES
 
 
-def render(anchor, source):
+def render(anchor, source, run_in=None):
     md = renderer()
     block_ids = md.treeprocessors["block_ids"]
-    block_ids.anchor = anchor
+    block_ids.anchor, block_ids.run_in = anchor, run_in
     html = md.reset().convert(source)
     return html, tuple(block_ids.paragraphs)

@@ -6,12 +6,18 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.db.models import F
+from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
 
 from .models import Article, day_start
 
 SITE_NAME = "民政公报"
 SITE_DESCRIPTION = "各地民政工作信息原文发布"
+
+
+def latest(articles):
+    """The fifty that joined the archive last."""
+    return articles.order_by(F("added").desc(nulls_last=True), "order", "slug")[:50]
 
 
 class BulletinsFeed(Feed):
@@ -34,7 +40,7 @@ class BulletinsFeed(Feed):
         return settings.BULLETINS_SITE_URL + item.get_absolute_url()
 
     def items(self):
-        return Article.objects.order_by(F("added").desc(nulls_last=True), "order", "slug")[:50]
+        return latest(Article.objects.all())
 
     def item_title(self, item):
         return item.title
@@ -62,3 +68,24 @@ class BulletinsAtomFeed(BulletinsFeed):
     feed_type = Atom1Feed
     url_name = "feed-atom"
     subtitle = SITE_DESCRIPTION
+
+
+class RegionAtomFeed(BulletinsAtomFeed):
+    """One region's bulletins, for a reader who follows that region only."""
+
+    def get_object(self, request, region):
+        if not Article.objects.filter(region=region).exists():
+            raise Http404("no such region")
+        return region
+
+    def title(self, region):
+        return f"{SITE_NAME} · {region}"
+
+    def link(self, region):
+        return settings.BULLETINS_SITE_URL + reverse("region", args=[region])
+
+    def feed_url(self, region):
+        return settings.BULLETINS_SITE_URL + reverse("region-feed", args=[region]) if settings.BULLETINS_SITE_URL else None
+
+    def items(self, region):
+        return latest(Article.objects.filter(region=region))

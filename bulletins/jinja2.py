@@ -6,12 +6,25 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from jinja2 import Environment
+from markupsafe import Markup
 
 
 def environment(**options):
     env = Environment(**options)
     env.globals.update({"static": static, "url": url, "absolute": absolute, "site_url": site_url})
+    env.globals["day"] = day
+    env.filters["entry"] = entry
     return env
+
+
+def day(date):
+    """<time> of a date as Chinese readers write it: 2023年2月24日."""
+    return Markup(f'<time datetime="{date.isoformat()}">{date.year}年{date.month}月{date.day}日</time>')
+
+
+def entry(title):
+    """A title as a list of contents shows it: without the full stop that ends a run-in lead-in."""
+    return title[:-1] if title.endswith("。") else title
 
 
 def url(name, args=None):

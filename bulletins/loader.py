@@ -381,6 +381,7 @@ def save_bulletins(bulletins, ids, stats):
             anchor=section.anchor,
             title=section.title,
             level=section.level,
+            run_in=section.run_in,
             html=section.html,
             text="\n".join(section.paragraphs),
         )

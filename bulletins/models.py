@@ -16,6 +16,16 @@ def day_start(day):
 
 
 class ArticleQuerySet(models.QuerySet):
+    def regions(self):
+        """[{"region", "count"}]: every region named, with its bulletins, the most first."""
+        return list(
+            self.exclude(region="").values("region").annotate(count=models.Count("id")).order_by("-count", "region")
+        )
+
+    def newest_first(self):
+        """Latest to join the archive first; among those of a day, the latest the text dates."""
+        return self.order_by("-added", models.F("date").desc(nulls_last=True), "order", "slug")
+
     def last_modified(self):
         """The latest last_modified() of the published bulletins: the archive's, for its lists."""
         days = [d for d in self.aggregate(a=models.Max("added"), d=models.Max("date")).values() if d]
@@ -69,6 +79,11 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def date_label(self):
+        """What `date` dates: the meeting, for a bulletin that reports one."""
+        return "会议日期" if "会议" in self.title else "日期"
+
     def get_absolute_url(self):
         return f"/articles/{self.slug}/"
 
@@ -102,17 +117,17 @@ class SectionQuerySet(models.QuerySet):
             return {}
         with connections[self.db].cursor() as cursor:
             cursor.execute(
-                f"SELECT s.id, s.anchor, s.title, s.text, a.id, a.slug, a.title, a.region FROM {Section._meta.db_table} s "
+                f"SELECT s.id, s.position, s.anchor, s.title, s.text, a.id, a.slug, a.title, a.region FROM {Section._meta.db_table} s "
                 f"JOIN {Article._meta.db_table} a ON a.id = s.article_id WHERE s.id IN ({', '.join(['%s'] * len(ids))})",
                 list(ids),
             )
             rows = cursor.fetchall()
         return {
             section_id: Section(
-                id=section_id, anchor=anchor, title=title, text=text,
+                id=section_id, position=position, anchor=anchor, title=title, text=text,
                 article=Article(id=article_id, slug=slug, title=article_title, region=region),
             )
-            for section_id, anchor, title, text, article_id, slug, article_title, region in rows
+            for section_id, position, anchor, title, text, article_id, slug, article_title, region in rows
         }
 
 
@@ -124,6 +139,7 @@ class Section(models.Model):
     anchor = models.CharField(max_length=200)
     title = models.CharField(max_length=300, blank=True)
     level = models.PositiveSmallIntegerField()
+    run_in = models.BooleanField(default=False, help_text="the title is bold at the start of the first paragraph")
     html = models.TextField(help_text="Rendered once at load, never per request.")
     text = models.TextField(help_text="Plain text, one block per line, for search and snippets.")
 

@@ -1,11 +1,14 @@
 from django.urls import path, re_path
 
 from . import pages, sitemaps, views
-from .feeds import BulletinsAtomFeed, BulletinsFeed
+from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed
 
 urlpatterns = [
     path("", views.index, name="index"),
     re_path(pages.ARTICLE_PATH, views.article, name="article"),
+    path("regions/", views.regions, name="regions"),
+    path("regions/<str:region>/", views.region, name="region"),
+    path("regions/<str:region>/feed/", RegionAtomFeed(), name="region-feed"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),

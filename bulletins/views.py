@@ -8,7 +8,7 @@ import time
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
@@ -40,9 +40,27 @@ def whole_number(value, name, default, minimum, maximum):
 
 
 def index(request):
-    """The bulletins in reading order, a page at a time so an archive of thousands stays light."""
-    page = Paginator(Article.objects.all(), settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "index.html", {"articles": page.object_list, "page": page})
+    """The bulletins in reading order, or newest first (?order=newest), a page at a time so an
+    archive of thousands stays light."""
+    newest = request.GET.get("order") == "newest"
+    articles = Article.objects.newest_first() if newest else Article.objects.all()
+    page = Paginator(articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "index.html", {"articles": page.object_list, "page": page, "newest": newest})
+
+
+def regions(request):
+    """Every region the archive holds, with how many bulletins each has."""
+    return render(request, "regions.html", {"regions": Article.objects.regions()})
+
+
+def region(request, region):
+    """One region's bulletins, in reading order or newest first, a page at a time."""
+    newest = request.GET.get("order") == "newest"
+    articles = Article.objects.filter(region=region)
+    if not articles.exists():
+        raise Http404("no such region")
+    page = Paginator(articles.newest_first() if newest else articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "region.html", {"region": region, "articles": page.object_list, "page": page, "newest": newest})
 
 
 def article(request, slug):
@@ -84,6 +102,8 @@ def search_page(request):
         if found is None:
             return render(request, "search.html", {**context, "too_slow": True}, status=503)
         context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE))
+        if page > max(context["pages"], 1):  # a page past the last: 404, with the way to the first
+            return render(request, "search.html", {**context, "out_of_range": True}, status=404)
     return render(request, "search.html", context)
 
 

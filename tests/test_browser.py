@@ -4,7 +4,9 @@ Screenshots of every page land in test-artifacts/screenshots/ (git-ignored) for 
 """
 
 import json
+import re
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -97,10 +99,10 @@ def test_reader_opens_a_bulletin_and_follows_the_table_of_contents(page, server)
     page.get_by_role("link", name="重庆启动“渝童守护”行动 进一步健全未成年人保护体系").click()
     page.wait_for_url(server.url + CQ)
     assert page.locator("h1").inner_text() == "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"
-    page.locator(".toc").get_by_role("link", name="三是定期调度。").click()
+    page.locator(".toc").get_by_role("link", name="三是定期调度", exact=True).click()
     assert unquote(page.evaluate("location.hash")) == "#三是定期调度"
     assert in_view(page, "#三是定期调度")
-    page.wait_for_function("document.querySelector('.toc a.current')?.textContent === '三是定期调度。'")
+    wait_for(page, "document.querySelector('.toc a.current')?.textContent === '三是定期调度'")
     shot(page, "article")
 
 
@@ -128,7 +130,7 @@ def test_search_from_the_header_lands_on_the_marked_section(page, server):
     assert page.locator(".result").first.get_attribute("data-bulletin") == "chongqing-yutong-shouhu"
     assert page.locator(".result").first.locator("mark").count() >= 2
     shot(page, "search")
-    page.locator(".result .place-title").first.click()
+    page.locator(".result h2 a").first.click()  # the first place leads the entry
     page.wait_for_url("**/articles/chongqing-yutong-shouhu/**")
     assert unquote(page.evaluate("location.hash")) == "#筑牢安全守护防线"
     assert in_view(page, "#筑牢安全守护防线")
@@ -167,14 +169,16 @@ def test_arriving_from_search_keeps_the_query_and_steps_through_the_marks(page, 
     assert page.locator(".result").count() >= 1
 
 
-def test_copy_link_puts_the_section_url_on_the_clipboard(context, server):
+def test_section_link_copies_its_title_and_a_readable_address(context, server):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = context.new_page()
     page.goto(server.url + CQ + "?hl=" + quote("专班"))
-    page.locator("#一是专班推进 .copy-link").click()
-    page.wait_for_function("document.querySelector('#一是专班推进 .copy-link').textContent === '已复制'")
+    page.locator("#一是专班推进 .headerlink").click()
+    wait_for(page, "document.querySelector('.copied').textContent === '已复制本节链接：一是专班推进'")
+    assert page.locator(".copied").get_attribute("role") == "status"  # screen readers hear it
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert unquote(copied) == server.url + CQ + "#一是专班推进"
+    assert copied == "一是专班推进 " + server.url + CQ + "#一是专班推进"  # no ?hl=, no percent-escapes
+    assert unquote(page.evaluate("location.hash")) == "#一是专班推进"
 
 
 @pytest.mark.parametrize("width", [320, 360])
@@ -187,7 +191,7 @@ def test_no_horizontal_scrolling_on_phones(browser, server, width, path):
     assert widths[0] <= widths[1], widths
     if path == CQ:
         assert page.locator(".toc details").get_attribute("open") is None  # folded on phones
-        assert page.locator("#lead-p1 .pilcrow").evaluate("a => getComputedStyle(a).opacity") == "1"  # no hover
+        assert float(page.locator("#lead-p1 .pilcrow").evaluate("a => getComputedStyle(a).opacity")) > 0  # no hover
         shot(page, f"article-{width}px")
     context.close()
 
@@ -226,6 +230,8 @@ def test_print_shows_the_bulletin_alone(page, server):
     for selector in (".site-header", ".site-footer", ".toc", ".pager", ".headerlink"):
         assert not page.locator(selector).first.is_visible(), selector
     assert page.locator("h1").is_visible() and page.locator("#四是正向激励").is_visible()
+    colophon = page.locator(".provenance .print-only")
+    assert colophon.is_visible() and "民政公报" in colophon.inner_text() and CQ in unquote(colophon.inner_text())
 
 
 def test_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page, server):
@@ -247,12 +253,13 @@ def test_pages_work_without_javascript(browser, server):
     page.locator(".result h2 a").first.click()
     assert unquote(page.url.split("#", 1)[1]) == "一是专班推进"
     assert "扁平化协调" in page.locator("mark").first.inner_text()
-    assert page.locator(".toc details").get_attribute("open") is not None
+    assert page.locator(".toc a").first.is_visible()  # beside the text, shown without a script
     context.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/"])
+@pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/",
+                                  "/regions/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/search/?q=%E5%84%BF%E7%AB%A5&page=9"])
 def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")
@@ -268,3 +275,119 @@ def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     ]
     context.close()
     assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)
+
+
+def toc_mark(page):
+    return page.evaluate("document.querySelector('.toc a.current')?.textContent ?? null")
+
+
+def wait_for(page, expression, timeout=5):
+    """Poll `expression` from Python: Playwright's wait_for_function evaluates strings, which the site's CSP forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
+@pytest.mark.parametrize("width", [375, 1366])
+def test_contents_mark_the_section_a_link_leads_to_then_follow_the_reader(browser, server, width):
+    context = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600, has_touch=width < 600)
+    page = context.new_page()
+    for target, entry in (("一是专班推进", "一是专班推进"), ("三是定期调度", "三是定期调度"), ("二是典型示范-p1", "二是典型示范"),
+                          ("完善四级工作网络", "完善四级工作网络")):
+        page.goto(server.url + CQ + "#" + quote(target))
+        page.wait_for_timeout(150)
+        assert toc_mark(page) == entry, (width, target)
+    page.mouse.wheel(0, 100000)  # the reader scrolls to the end: the last section
+    wait_for(page, "document.querySelector('.toc a.current')?.textContent === '四是正向激励'")
+    page.mouse.wheel(0, -100000)  # and back to the top: above the first section, none
+    wait_for(page, "document.querySelector('.toc a.current') === null")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1366])
+def test_no_line_holds_a_link_mark_alone(browser, server, width):
+    """Paragraph and section links take no room in the line: every paragraph and heading is
+    as tall with its link as without it."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    for path in ("/articles/jiangsu-social-assistance-2023/", CQ, "/articles/shenzhen-civil-affairs-2023/"):
+        page.goto(server.url + path)
+        grown = page.evaluate("""() => Array.from(document.querySelectorAll('.bulletin-body p, .bulletin-body h2, .bulletin-body h3'))
+            .filter(block => block.querySelector('.pilcrow, .headerlink'))
+            .map(block => { const before = block.getBoundingClientRect().height;
+                            const links = Array.from(block.querySelectorAll('.pilcrow, .headerlink'));
+                            links.forEach(a => a.style.display = 'none');
+                            const after = block.getBoundingClientRect().height;
+                            links.forEach(a => a.style.display = '');
+                            return [block.id || block.textContent.slice(0, 10), before - after]; })
+            .filter(([, grown]) => Math.abs(grown) > 0.5)""")
+        assert grown == [], (width, path, grown)
+        links = page.evaluate("""() => Array.from(document.querySelectorAll('.pilcrow, .headerlink'))
+            .map(a => [a.getAttribute('aria-label'), a.tabIndex])""")
+        assert all(label.startswith(("本段的链接", "本节的链接")) for label, _ in links)
+        assert all(tab == -1 for label, tab in links if label == "本段的链接")  # one stop a section, not a paragraph
+    context.close()
+
+
+def test_lead_ins_run_in_bold_and_the_contents_show_the_sources_structure(page, server):
+    page.goto(server.url + CQ)
+    assert page.locator("#一是专班推进 h2, #一是专班推进 h3").count() == 0
+    lead_in = page.locator("#一是专班推进-p1 > strong.lead-in")
+    assert lead_in.inner_text() == "一是专班推进。"
+    assert int(lead_in.evaluate("s => getComputedStyle(s).fontWeight")) >= 700
+    assert page.locator("#一是专班推进-p1").inner_text().startswith("一是专班推进。全面推广")
+    entries = page.locator(".toc a").all_inner_texts()
+    assert entries[:2] == ["健全“1+N”制度体系", "完善四级工作网络"] and not any(e.endswith("。") for e in entries)
+    assert page.locator(".toc ol").evaluate("ol => getComputedStyle(ol).listStyleType") == "none"  # one numbering: the source's
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_link_target_shows_a_bar_at_its_side(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 375, "height": 700})
+    page = context.new_page()
+    page.goto(server.url + CQ + "#" + quote("二是典型示范"))
+    shadow = page.evaluate("getComputedStyle(document.querySelector('#二是典型示范')).boxShadow")
+    accent = page.evaluate("getComputedStyle(document.querySelector('.site-name')).color")
+    assert shadow.startswith(accent) and "-" in shadow.split(")")[1], shadow  # the accent colour, to the left
+    heading = page.evaluate("document.querySelector('#二是典型示范').getBoundingClientRect().top")
+    assert 0 <= heading < 60  # the section's start in sight, not scrolled past
+    shot(page, f"target-{scheme}")
+    context.close()
+
+
+def test_contents_are_a_thumb_away_on_phones(browser, server):
+    context = browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server.url + CQ + "#" + quote("四是正向激励"))
+    control = page.locator(".to-contents")
+    assert control.is_visible() and in_view(page, ".to-contents")
+    control.click()
+    wait_for(page, "document.querySelector('.toc details').open")
+    assert in_view(page, ".toc")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1366])
+def test_no_layout_shift_while_the_script_is_late(browser, server, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    script = {}
+
+    def without_script(route):  # the page as served, its script held back
+        response = route.fetch()
+        html = response.text()
+        script["src"] = re.search(r'<script src="([^"]+)" defer></script>', html).group(1)
+        route.fulfill(response=response, body=html.replace(f'<script src="{script["src"]}" defer></script>', ""))
+
+    page.route(server.url + CQ, without_script)
+    page.add_init_script("""window.__shift = 0; new PerformanceObserver(list => {
+        for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value; })
+        .observe({type: 'layout-shift', buffered: true});""")
+    page.goto(server.url + CQ)
+    page.wait_for_timeout(1000)
+    page.add_script_tag(url=script["src"])  # a second late
+    wait_for(page, "document.querySelector('.copied') !== null")  # it ran
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__shift") < 0.1
+    context.close()

@@ -45,15 +45,28 @@ def test_headings_and_lead_ins_become_sections(structured):
     ]
 
 
-def test_lead_in_text_stays_in_its_paragraph(structured):
+def test_lead_in_runs_in_bold_at_the_start_of_its_paragraph(structured):
     section = structured.sections[3]
-    assert section.paragraphs == ("各级部门要加强领导。",)
-    assert "**" not in section.html and "加强领导。" not in section.html.replace("要加强领导。", "")
+    assert section.run_in and section.paragraphs == ("各级部门要加强领导。",)  # the title is searched as a title
+    assert section.html == (
+        '<p id="一是加强领导-p1"><strong class="lead-in">一是加强领导。</strong>各级部门要加强领导。'
+        '<a aria-label="本节的链接：一是加强领导" class="headerlink" href="#一是加强领导"></a></p>'
+    )
+    assert "**" not in section.html
 
 
-def test_every_block_has_an_id_and_a_permalink(structured):
+def test_a_bold_line_alone_is_a_heading_not_a_run_in(tmp_path):
+    path = tmp_path / "alone.md"
+    path.write_text("---\ntitle: 标题\nslug: alone\n---\n\n**保障措施**\n\n落实经费保障。\n", encoding="utf-8")
+    section = parse(path).sections[0]
+    assert (section.title, section.run_in, section.paragraphs) == ("保障措施", False, ("落实经费保障。",))
+    assert "<strong" not in section.html
+
+
+def test_every_block_has_an_id_and_a_permalink_out_of_the_tab_order(structured):
     section = structured.sections[1]
-    assert '<p id="一总体要求-p1">总体要求的第一段。<a aria-label="本段的链接" class="pilcrow" href="#一总体要求-p1">¶</a></p>' in section.html
+    assert ('<p id="一总体要求-p1">总体要求的第一段。<a aria-label="本段的链接" class="pilcrow" href="#一总体要求-p1" '
+            'tabindex="-1"></a></p>') in section.html
     assert 'id="一总体要求-p2"' in section.html
 
 

@@ -366,8 +366,44 @@ def test_search_page_lists_each_bulletin_once_with_links_to_its_places(client):
     html_ = client.get("/search/", {"q": "重庆学校安全"}).content.decode()
     assert re.search(r"<strong>2</strong> 篇公报，\d+ 处", html_)
     assert html_.count('data-bulletin="chongqing-yutong-shouhu"') == 1
-    link = re.search(r'<a class="place-title" href="([^"]+)">筑牢安全守护防线。</a>', html_).group(1)
+    link = re.search(r'<a (?:class="place-title" )?href="([^"]+)">筑牢安全守护防线。</a>', html_).group(1)
     assert link.startswith("/articles/chongqing-yutong-shouhu/?hl=") and link.endswith("#" + quote("筑牢安全守护防线"))
+
+
+def test_result_headings_lead_with_the_section_the_bulletin_and_region_below(client):
+    html_ = client.get("/search/", {"q": "扁平化协调"}).content.decode()
+    result = html_[html_.index('<li class="result"'):html_.index("</li>", html_.index('<li class="result"'))]
+    assert re.search(r"<h2><a [^>]*>一是专班推进。</a></h2>", result)
+    meta = re.search(r'<p class="result-meta">(.*?)</p>', result, re.S).group(1)
+    assert '<span class="result-bulletin">重庆启动' in meta and '<span class="result-region">重庆市</span>' in meta
+
+
+def test_untitled_places_read_as_the_lead_or_by_their_place(client):
+    html_ = client.get("/search/", {"q": "五项重点任务"}).content.decode()  # the lead of Chongqing, untitled
+    assert re.search(r"<h2><a [^>]*>导语</a></h2>", html_)
+    html_ = client.get("/search/", {"q": "据了解"}).content.decode()  # Chongqing's untitled seventh section
+    assert re.search(r">第 7 段</a>", html_)
+    assert ">正文<" not in html_
+
+
+def test_a_page_past_the_last_is_a_404_that_leads_to_the_first(client):
+    response = client.get("/search/", {"q": "儿童主任", "page": 99})
+    assert response.status_code == 404
+    html_ = response.content.decode()
+    assert "没有第 99 页" in html_ and "第 99/" not in html_
+    assert 'href="?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB&amp;region=">回到第 1 页</a>' in html_
+
+
+def test_nothing_in_a_region_names_the_regions_that_have_it(client):
+    html_ = client.get("/search/", {"q": "儿童主任", "region": "江苏省"}).content.decode()
+    notice = re.search(r'<p class="notice" role="status">(.*?)</p>', html_, re.S).group(1)
+    assert "“江苏省”的公报中没有找到" in notice and "重庆市（1 篇）" in notice
+    assert "search-help" in html_  # and the examples
+
+
+def test_nothing_found_shows_the_examples(client):
+    html_ = client.get("/search/", {"q": NOTHING[0]}).content.decode()
+    assert "没有找到结果" in html_ and "search-help" in html_
 
 
 def test_search_page_says_how_many_more_places_a_bulletin_has(client):
@@ -497,7 +533,7 @@ def test_invalid_utf8_in_the_url_is_not_an_error(client):
 
 OUR_TAGS = {"html", "head", "meta", "title", "link", "body", "a", "header", "div", "form", "label", "input",
             "button", "main", "h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "mark", "nav", "span", "footer", "s",
-            "section", "article", "time", "script", "details", "summary"}
+            "section", "article", "time", "script", "details", "summary", "dl", "dt", "dd"}
 
 
 class TagCollector(HTMLParser):
@@ -530,7 +566,7 @@ HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_s
 def test_search_page_never_fails_and_never_echoes_markup(client, q, page):
     params = {"q": q} if page is None else {"q": q, "page": page}
     response = client.get("/search/", params)
-    assert response.status_code == 200
+    assert response.status_code in (200, 404)  # 404: a page past the last
     assert_only_our_markup(response.content.decode())
 
 

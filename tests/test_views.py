@@ -1,6 +1,7 @@
 """bulletins.views: the pages a reader gets, through the real URL conf and templates."""
 
 import re
+from urllib.parse import quote
 from html import unescape
 
 import pytest
@@ -27,8 +28,9 @@ def test_home_lists_the_bulletins_in_order_with_their_metadata(client):
 def test_article_page_shows_title_metadata_toc_and_text(client):
     html = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
     assert "<h1>重庆启动“渝童守护”行动 进一步健全未成年人保护体系</h1>" in html
-    assert '<span class="byline">本报记者 皮磊</span>' in html
-    toc = html[html.index('<nav class="toc"'):html.index("</nav>")]
+    assert '<dd class="byline">本报记者 皮磊</dd>' in html
+    start = html.index('<nav class="toc"')
+    toc = html[start:html.index("</nav>", start)]
     assert toc.count("<li") == 9 and 'href="#一是专班推进"' in toc
     assert "扁平化协调" in html
 
@@ -37,7 +39,7 @@ def test_every_section_has_an_id_and_a_visible_permalink(client):
     html = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
     for anchor in ("健全1n制度体系", "强化基层能力建设", "四是正向激励"):
         assert f'<section id="{anchor}"' in html
-        assert f'<a class="headerlink" href="#{anchor}"' in html
+        assert f'class="headerlink" href="#{anchor}"' in html
     assert '<section id="lead"' in html and '<section id="part-7"' in html
 
 
@@ -51,6 +53,31 @@ def test_attribution_closes_the_article(client):
     html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
     assert '<p class="attribution">（据江苏省民政厅）</p>' in html
     assert "<nav class=\"toc\"" not in html  # no sections, no table of contents
+
+
+def test_provenance_shows_each_fact_once_with_what_it_dates(client):
+    html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
+    block = html[html.index('<dl class="provenance">'):html.index("</dl>")]
+    assert f'<dt>地区</dt><dd class="region"><a href="/regions/{quote("江苏省")}/">江苏省</a></dd>' in block
+    assert '<dt>会议日期</dt><dd><time datetime="2023-02-24">2023年2月24日</time></dd>' in block
+    assert '<dt>收录日期</dt><dd><time datetime="2026-11-30">2026年11月30日</time></dd>' in block
+    main = html[html.index("<main"):html.index("</main>")]
+    assert main.count("（据江苏省民政厅）") == 1 and "来源" not in main  # the text's own line, not a second 来源
+    chongqing = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
+    assert "<dt>署名</dt>" in chongqing and "会议日期" not in chongqing  # the text dates nothing
+
+
+def test_home_reads_newest_first_on_request(client, content_dir):
+    (content_dir / "04-newer.md").write_text(
+        "---\ntitle: 后来收录的公报\nslug: newer\norder: 9\nadded: 2026-12-01\n---\n\n一段正文。\n", encoding="utf-8"
+    )
+    from bulletins.loader import load_content
+
+    load_content(content_dir)
+    default, newest = client.get("/").content.decode(), client.get("/?order=newest").content.decode()
+    assert default.index("/articles/newer/") > default.index("/articles/shenzhen-civil-affairs-2023/")
+    assert newest.index("/articles/newer/") < newest.index("/articles/jiangsu-social-assistance-2023/")
+    assert '<span aria-current="true">最新收录</span>' in newest and 'href="?order=newest"' in default
 
 
 def test_previous_and_next_bulletin(client):
@@ -83,3 +110,27 @@ def test_home_pages_through_a_large_archive(client, content_dir, settings):
     last = client.get("/", {"page": 3}).content.decode()
     assert last.count('class="bulletin-card"') == 1 and "补充公报7" in last
     assert client.get("/", {"page": "abc"}).status_code == 200
+
+
+def test_regions_list_every_region_with_its_bulletins(client):
+    html = client.get("/regions/").content.decode()
+    for name in ("江苏省", "重庆市", "深圳市"):
+        assert f'<a href="/regions/{quote(name)}/">{name}</a>（1 篇）' in html
+
+
+def test_a_region_lists_its_own_bulletins_and_has_its_own_feed(client):
+    html = client.get(f"/regions/{quote('重庆市')}/").content.decode()
+    assert "/articles/chongqing-yutong-shouhu/" in html and "/articles/jiangsu-social-assistance-2023/" not in html
+    assert f'href="/regions/{quote("重庆市")}/feed/"' in html
+    feed = client.get(f"/regions/{quote('重庆市')}/feed/")
+    assert feed["Content-Type"].startswith("application/atom+xml")
+    body = feed.content.decode()
+    assert body.count("<entry>") == 1 and "渝童守护" in body and "<title>民政公报 · 重庆市</title>" in body
+    assert client.get(f"/regions/{quote('火星')}/").status_code == 404
+    assert client.get(f"/regions/{quote('火星')}/feed/").status_code == 404
+
+
+def test_an_article_has_a_breadcrumb_to_its_region(client):
+    html = client.get("/articles/shenzhen-civil-affairs-2023/").content.decode()
+    crumb = re.search(r'<nav class="breadcrumb" aria-label="位置">(.*?)</nav>', html, re.S).group(1)
+    assert re.findall(r'href="([^"]+)"', crumb) == ["/", f"/regions/{quote('深圳市')}/"]

@@ -3,26 +3,37 @@
 (function () {
   "use strict";
 
-  // "Copy link" beside each section permalink.
+  // A section's link copies the section's title and a readable address (never the ?hl= of a
+  // page opened from search) as it goes there, and says so, to screen readers too.
+  var said = document.createElement("p");
+  said.className = "copied";
+  said.setAttribute("role", "status");
+  document.body.appendChild(said);
+  var saying;
   if (navigator.clipboard) {
     document.querySelectorAll(".headerlink").forEach(function (link) {
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "copy-link";
-      button.textContent = "复制链接";
-      // The name starts with the visible text, as WCAG's "label in name" asks.
-      button.setAttribute("aria-label", "复制链接：" + link.getAttribute("aria-label").split("：").slice(1).join("："));
-      button.addEventListener("click", function () {
-        // The section's own address: never the ?hl= of a page opened from search.
+      link.title = "复制本节链接";
+      link.addEventListener("click", function () {
+        var title = link.getAttribute("aria-label").split("：").slice(1).join("：");
         var address = location.origin + location.pathname + link.hash;
-        navigator.clipboard.writeText(address).then(function () {
-          button.textContent = "已复制";
-          setTimeout(function () { button.textContent = "复制链接"; }, 2000);
-        });
+        try { address = decodeURI(address); } catch (e) { /* already readable */ }
+        navigator.clipboard.writeText(title + " " + address).then(function () {
+          said.textContent = "已复制本节链接：" + title;
+          clearTimeout(saying);
+          saying = setTimeout(function () { said.textContent = ""; }, 2500);
+        }, function () { /* no permission: the link still leads there */ });
       });
-      link.after(button);
     });
   }
+
+  // A printout names the site and the page's address.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll(".print-address").forEach(function (node) {
+      var address = location.origin + location.pathname;
+      try { address = decodeURI(address); } catch (e) { /* as it is */ }
+      node.textContent = address;
+    });
+  });
 
   // A page opened from search: step through its marks, "第 n/N 处".
   var bar = document.querySelector(".search-bar-count");
@@ -51,34 +62,81 @@
   var toc = document.querySelector(".toc details");
   if (!toc) return;
 
-  // On phones the table of contents starts folded; beside the text it stays open.
-  if (window.matchMedia("(max-width: 63.99rem)").matches) toc.open = false;
+  // Shipped folded, so that nothing moves on phones; beside the text (wide screens) it opens,
+  // in a column of its own where opening it moves nothing either.
+  var wide = window.matchMedia("(min-width: 64rem)");
+  if (wide.matches) toc.open = true;
+  window.addEventListener("hashchange", function () {
+    if (location.hash === "#contents") toc.open = true;
+  });
 
-  // Mark the entry of the section being read.
+  // Mark the entry of the section being read: the one a link led to on arrival, then the one
+  // whose heading last crossed the top, the last one at the bottom, none above the first.
   var entries = new Map();
   toc.querySelectorAll("a[href^='#']").forEach(function (a) {
     entries.set(decodeURIComponent(a.hash.slice(1)), a);
   });
   var current = null;
-  function mark(id) {
-    var entry = entries.get(id);
-    if (!entry || entry === current) return;
+  function mark(entry) {
+    if (entry === current) return;
     if (current) { current.classList.remove("current"); current.removeAttribute("aria-current"); }
-    entry.classList.add("current");
-    entry.setAttribute("aria-current", "location");
+    if (entry) { entry.classList.add("current"); entry.setAttribute("aria-current", "location"); }
     current = entry;
   }
-  var sections = Array.prototype.filter.call(document.querySelectorAll(".bulletin-body section[id]"), function (s) {
-    return entries.has(s.id);
+  var sections = Array.prototype.slice.call(document.querySelectorAll(".bulletin-body section[id]"));
+  var owner = new Map(); // each section, titled or not, belongs to the last titled one up to it
+  var last = null;
+  sections.forEach(function (section) {
+    if (entries.has(section.id)) last = entries.get(section.id);
+    owner.set(section, last);
   });
-  function update() {
-    var reading = null;
-    sections.forEach(function (section) {
-      if (section.getBoundingClientRect().top <= window.innerHeight * 0.3) reading = section;
-    });
-    if (reading) mark(reading.id);
+  function entryFor(node) {
+    var section = node && node.closest ? node.closest(".bulletin-body section[id]") : null;
+    return section ? owner.get(section) : null;
   }
-  document.addEventListener("scroll", update, { passive: true });
-  window.addEventListener("hashchange", update);
-  update();
+  function crossed() {
+    var reading = null;
+    for (var i = 0; i < sections.length; i++) {
+      var margin = parseFloat(getComputedStyle(sections[i]).scrollMarginTop) || 0;
+      if (sections[i].getBoundingClientRect().top <= margin + 8) reading = sections[i]; else break;
+    }
+    return reading;
+  }
+  function update() {
+    var root = document.documentElement;
+    if (window.scrollY + window.innerHeight >= root.scrollHeight - 2 && window.scrollY > 0) {
+      mark(owner.get(sections[sections.length - 1]));
+    } else {
+      var reading = crossed();
+      mark(reading ? owner.get(reading) : null);
+    }
+  }
+  // A link's target keeps its entry while the page stays where the link left it (near the end
+  // the page cannot bring the target to the top, and the bottom rule would mark the last one).
+  var pinned = null; // the scroll position a link left the page at; -1 until the browser has scrolled
+  function arrive() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (target && target.closest(".bulletin-body")) {
+      mark(entryFor(target));
+      pinned = -1;
+    } else {
+      update();
+    }
+  }
+  var ticking = false;
+  document.addEventListener("scroll", function () {
+    if (pinned !== null) {
+      if (pinned === -1 || Math.abs(window.scrollY - pinned) < 4) { pinned = window.scrollY; return; }
+      pinned = null;
+    }
+    if (ticking) return;
+    ticking = true;
+    requestAnimationFrame(function () { ticking = false; update(); });
+  }, { passive: true });
+  ["wheel", "touchstart", "keydown"].forEach(function (name) {
+    window.addEventListener(name, function () { pinned = null; }, { passive: true });
+  });
+  window.addEventListener("hashchange", arrive);
+  arrive();
 })();
