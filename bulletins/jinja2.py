@@ -8,11 +8,14 @@ from django.urls import get_script_prefix, reverse
 from jinja2 import Environment
 from markupsafe import Markup
 
+from .script import traditional_path
+
 
 def environment(**options):
     env = Environment(**options)
     env.globals.update({"static": static, "url": url, "absolute": absolute, "site_url": site_url})
     env.globals["day"] = day
+    env.globals["traditional_path"] = traditional_path
     env.filters["entry"] = entry
     return env
 

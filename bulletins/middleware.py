@@ -4,11 +4,12 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+from . import script
 from .models import ContentState, Page
 from .pages import ARTICLE_PATH, intact, release, stored_page_response
 
@@ -55,6 +56,47 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class ScriptPrefixMiddleware:
+    """/zh-hant/<page> is <page> in traditional script: the stored pages, the URLs and the views
+    see the page's own path (path_info); request.path keeps the prefix, and with it the
+    validators and bulletins.script.in_traditional(). A path with no traditional twin is 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith(script.PREFIX + "/") or path == script.PREFIX:
+            page = path[len(script.PREFIX):] or "/"
+            if script.traditional_path(page) is None:
+                raise Http404("no traditional page here")
+            request.path_info = page
+        return self.get_response(request)
+
+
+class TraditionalScriptMiddleware:
+    """Converts a traditional page's HTML (bulletins.script), before it is compressed. A stored
+    traditional page arrives converted already (Content-Language: zh-Hant)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            script.in_traditional(request)
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and "Content-Language" not in response
+            and "Content-Encoding" not in response
+        ):
+            response.content = script.to_traditional(response.content.decode()).encode()
+            response["Content-Language"] = "zh-Hant"
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+        return response
+
+
 class StoredPageMiddleware:
     """Answers article pages from their stored bytes, as whitenoise answers static files.
 
@@ -70,7 +112,7 @@ class StoredPageMiddleware:
         match = self.article_path.match(request.path_info)
         if match and not (request.META.get("QUERY_STRING") and "hl" in request.GET):
             request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
-            page = Page.objects.for_slug(match["slug"])
+            page = Page.objects.for_slug(match["slug"], traditional=script.in_traditional(request))
             if page is not None and intact(page):  # a damaged one goes to the view, which repairs it
                 return stored_page_response(request, *page)
         return self.get_response(request)

@@ -21,7 +21,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
 
-from . import search
+from . import script, search
 from .models import Article, Page
 from .search import marks
 from .search.text import searchable
@@ -69,6 +69,7 @@ def render_article(article, previous, following, request=None):
     sections = list(article.sections.all())
     context = {
         "article": article,
+        "page_path": article.get_absolute_url(),
         "sections": sections,
         "toc": [section for section in sections if section.title],
         "previous": previous,
@@ -159,15 +160,19 @@ def store_pages(stale):
     rows = []
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
-        html = render_article(article, neighbour(previous), neighbour(following)).encode()
+        html = render_article(article, neighbour(previous), neighbour(following))
+        hant = script.to_traditional(html).encode()
+        html = html.encode()
         rows.append(
             Page(
                 article=article, key=key, etag=page_etag(html), last_modified=article.last_modified(),
                 html=html, html_gzip=gzip.compress(html, mtime=0),
+                hant_etag=page_etag(hant), hant_html=hant, hant_gzip=gzip.compress(hant, mtime=0),
             )
         )
     Page.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["article"], update_fields=["key", "etag", "last_modified", "html", "html_gzip"]
+        rows, update_conflicts=True, unique_fields=["article"],
+        update_fields=["key", "etag", "last_modified", "html", "html_gzip", "hant_etag", "hant_html", "hant_gzip"],
     )
     return len(rows)
 
@@ -179,6 +184,8 @@ def stored_page_response(request, etag, last_modified, html, html_gzip):
         "Vary": "Accept-Encoding",
         "Cache-Control": settings.PAGE_CACHE_CONTROL,
     }
+    if script.in_traditional(request):
+        headers["Content-Language"] = "zh-Hant"
     if last_modified:  # 0: the content dates it nowhere
         headers["Last-Modified"] = http_date(last_modified)
     if any(header in request.META for header in CONDITIONAL_HEADERS):

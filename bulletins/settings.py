@@ -52,8 +52,10 @@ MIDDLEWARE = [
     "bulletins.middleware.SecurityHeadersMiddleware",
     "bulletins.middleware.ReadOnlyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bulletins.middleware.ScriptPrefixMiddleware",
     "bulletins.middleware.StoredPageMiddleware",
     "bulletins.middleware.GZipMiddleware",
+    "bulletins.middleware.TraditionalScriptMiddleware",
     "bulletins.middleware.ContentCachingMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]

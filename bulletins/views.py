@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
-from . import loader, pages, search
+from . import loader, pages, script, search
 from .models import Article, ContentState, Page
 
 logger = logging.getLogger(__name__)
@@ -70,14 +70,17 @@ def article(request, slug):
     StoredPageMiddleware answers most requests for stored pages before they get here. A page
     not stored (yet) is rendered.
     """
-    hl = request.GET.get("hl", "")
-    page = Page.objects.for_slug(slug)
+    marked = search.is_searchable(request.GET.get("hl", ""))
+    hl = request.GET["hl"] if marked else ""
+    # Marks are made on the simplified page; TraditionalScriptMiddleware converts the result.
+    traditional = script.in_traditional(request) and not marked
+    page = Page.objects.for_slug(slug, traditional)
     if page is not None and not pages.intact(page):
         logger.error("the stored page of %s is damaged: rendering and storing it again", slug)
         pages.store_page_of(get_object_or_404(Article, slug=slug))
-        page = Page.objects.for_slug(slug)
+        page = Page.objects.for_slug(slug, traditional)
     if page is not None:
-        if not search.is_searchable(hl):
+        if not marked:
             return pages.stored_page_response(request, *page)
         html = bytes(page[2]).decode()
     else:

@@ -259,7 +259,8 @@ def test_pages_work_without_javascript(browser, server):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/",
-                                  "/regions/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/search/?q=%E5%84%BF%E7%AB%A5&page=9"])
+                                  "/regions/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/search/?q=%E5%84%BF%E7%AB%A5&page=9",
+                                  "/zh-hant" + CQ, "/zh-hant/search/?q=%E5%84%BF%E7%AB%A5"])
 def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")
@@ -391,3 +392,15 @@ def test_no_layout_shift_while_the_script_is_late(browser, server, width):
     page.wait_for_timeout(300)
     assert page.evaluate("window.__shift") < 0.1
     context.close()
+
+
+def test_a_section_link_works_in_traditional_and_the_switch_keeps_the_place(page, server):
+    page.goto(server.url + "/zh-hant" + CQ + "#" + quote("三是定期调度"))
+    assert page.evaluate("document.documentElement.lang") == "zh-Hant"
+    assert page.locator("h1").inner_text().startswith("重慶啓動")
+    assert in_view(page, "#三是定期调度") and toc_mark(page) == "三是定期調度"
+    page.locator(".script-switch.to-hans").click()
+    page.wait_for_url("**" + CQ + "#*")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert unquote(page.evaluate("location.hash")) == "#三是定期调度" and in_view(page, "#三是定期调度")
+    shot(page, "traditional-switched")

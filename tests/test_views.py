@@ -130,7 +130,8 @@ def test_a_region_lists_its_own_bulletins_and_has_its_own_feed(client):
     assert client.get(f"/regions/{quote('火星')}/feed/").status_code == 404
 
 
-def test_an_article_has_a_breadcrumb_to_its_region(client):
+def test_an_article_leads_to_its_region_from_its_breadcrumb_and_its_end(client):
     html = client.get("/articles/shenzhen-civil-affairs-2023/").content.decode()
     crumb = re.search(r'<nav class="breadcrumb" aria-label="位置">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r'href="([^"]+)"', crumb) == ["/", f"/regions/{quote('深圳市')}/"]
+    assert f'<p class="more-from">更多深圳市的公报：<a href="/regions/{quote("深圳市")}/">' in html  # at the end, the region's others

@@ -26,6 +26,11 @@
     });
   }
 
+  // The other script's twin of this page, at the same place: the ids are the same in both.
+  document.querySelectorAll(".script-switch").forEach(function (link) {
+    link.addEventListener("click", function () { link.hash = location.hash; });
+  });
+
   // A printout names the site and the page's address.
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll(".print-address").forEach(function (node) {

@@ -1,0 +1,69 @@
+"""Traditional script: every HTML page of the site also under /zh-hant/, converted from the
+simplified page with OpenCC (s2t), as zh.wikipedia lets its readers choose.
+
+Text is converted, and the attributes a reader reads or hears (title, aria-label, content,
+placeholder); ids and link targets never are, so a section's address is the same in both
+scripts. Links to other pages lead to their traditional pages. Pure functions of the HTML.
+"""
+
+import re
+from functools import cache
+
+from django.conf import settings
+
+PREFIX = "/zh-hant"
+# The pages that have a traditional twin: HTML only (the API, feeds and sitemaps are data).
+PAGES = re.compile(r"^/(?:|articles/[^/]+/|regions/(?:[^/]+/)?|search/)$")
+TAG = re.compile(r"(<[^>]*>)")
+READ_ATTRIBUTE = re.compile(r'\b(title|aria-label|content|placeholder|alt)="([^"]*)"')
+TARGET = re.compile(r'\b(href|action)="([^"]*)"')
+
+
+@cache
+def converter():
+    """OpenCC's converter, loaded at the first traditional page (its dictionaries are a few MB)."""
+    import opencc
+
+    return opencc.OpenCC("s2t").convert
+
+
+def traditional_path(path):
+    """The traditional twin of a simplified page's path, or None for what has none."""
+    return PREFIX + path if PAGES.match(path) else None
+
+
+def localized(url):
+    """A link to one of our pages, made a link to its traditional twin; any other left alone."""
+    site = settings.BULLETINS_SITE_URL
+    base = site if site and url.startswith(site + "/") else ""
+    path, sep, rest = url[len(base):].partition("?")
+    if not path.startswith("/") or path.startswith(PREFIX + "/"):
+        return url
+    path, hash_sep, fragment = path.partition("#")
+    twin = traditional_path(path)
+    return base + twin + hash_sep + fragment + sep + rest if twin else url
+
+
+def to_traditional(html):
+    """The page in traditional script."""
+    convert = converter()
+    parts = TAG.split(html)
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            parts[i] = convert(part)
+            continue
+        if part.startswith("<html"):
+            part = part.replace('lang="zh-CN"', 'lang="zh-Hant"', 1)
+        elif "hreflang=" not in part and (part.startswith(("<a ", "<form ")) or 'rel="canonical"' in part):
+            part = TARGET.sub(lambda m: f'{m[1]}="{localized(m[2])}"', part)
+        if 'property="og:url"' in part:
+            part = re.sub(r'content="([^"]*)"', lambda m: f'content="{localized(m[1])}"', part)
+        else:
+            part = READ_ATTRIBUTE.sub(lambda m: f'{m[1]}="{convert(m[2])}"', part)
+        parts[i] = part
+    return "".join(parts)
+
+
+def in_traditional(request):
+    """Whether the request is for a traditional page: its path, as asked, under PREFIX."""
+    return request.path.startswith(PREFIX + "/")
