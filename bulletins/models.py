@@ -16,6 +16,12 @@ def day_start(day):
 
 
 class ArticleQuerySet(models.QuerySet):
+    def years(self):
+        """[{"year", "count"}]: every year the texts date, with its bulletins, the latest first."""
+        return list(
+            self.exclude(date=None).values(year=models.F("date__year")).annotate(count=models.Count("id")).order_by("-year")
+        )
+
     def regions(self):
         """[{"region", "count"}]: every region named, with its bulletins, the most first."""
         return list(

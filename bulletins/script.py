@@ -13,7 +13,7 @@ from django.conf import settings
 
 PREFIX = "/zh-hant"
 # The pages that have a traditional twin: HTML only (the API, feeds and sitemaps are data).
-PAGES = re.compile(r"^/(?:|articles/[^/]+/|regions/(?:[^/]+/)?|search/)$")
+PAGES = re.compile(r"^/(?:|articles/[^/]+/|regions/(?:[^/]+/)?|years/\d+/|search/)$")
 TAG = re.compile(r"(<[^>]*>)")
 READ_ATTRIBUTE = re.compile(r'\b(title|aria-label|content|placeholder|alt)="([^"]*)"')
 TARGET = re.compile(r'\b(href|action)="([^"]*)"')

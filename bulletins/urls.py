@@ -9,6 +9,7 @@ urlpatterns = [
     path("regions/", views.regions, name="regions"),
     path("regions/<str:region>/", views.region, name="region"),
     path("regions/<str:region>/feed/", RegionAtomFeed(), name="region-feed"),
+    path("years/<int:year>/", views.year, name="year"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),

@@ -49,8 +49,17 @@ def index(request):
 
 
 def regions(request):
-    """Every region the archive holds, with how many bulletins each has."""
-    return render(request, "regions.html", {"regions": Article.objects.regions()})
+    """Every region the archive holds, and every year its texts date, with their bulletins."""
+    return render(request, "regions.html", {"regions": Article.objects.regions(), "years": Article.objects.years()})
+
+
+def year(request, year):
+    """The bulletins whose text dates them in `year`, latest first, a page at a time."""
+    articles = Article.objects.filter(date__year=year).order_by("-date", "order", "slug")
+    if not articles.exists():
+        raise Http404("no bulletin dated in that year")
+    page = Paginator(articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "year.html", {"year": year, "articles": page.object_list, "page": page})
 
 
 def region(request, region):

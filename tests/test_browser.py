@@ -260,7 +260,7 @@ def test_pages_work_without_javascript(browser, server):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/",
                                   "/regions/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/search/?q=%E5%84%BF%E7%AB%A5&page=9",
-                                  "/zh-hant" + CQ, "/zh-hant/search/?q=%E5%84%BF%E7%AB%A5"])
+                                  "/zh-hant" + CQ, "/zh-hant/search/?q=%E5%84%BF%E7%AB%A5", "/years/2023/"])
 def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")

@@ -135,3 +135,12 @@ def test_an_article_leads_to_its_region_from_its_breadcrumb_and_its_end(client):
     crumb = re.search(r'<nav class="breadcrumb" aria-label="位置">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r'href="([^"]+)"', crumb) == ["/", f"/regions/{quote('深圳市')}/"]
     assert f'<p class="more-from">更多深圳市的公报：<a href="/regions/{quote("深圳市")}/">' in html  # at the end, the region's others
+
+
+def test_years_the_texts_date_can_be_browsed(client):
+    html = client.get("/regions/").content.decode()
+    assert '<a href="/years/2023/">2023年</a>（1 篇）' in html  # Jiangsu's meeting; the others date nothing
+    year = client.get("/years/2023/").content.decode()
+    assert "/articles/jiangsu-social-assistance-2023/" in year and "/articles/chongqing-yutong-shouhu/" not in year
+    assert client.get("/years/2026/").status_code == 404  # the day a bulletin joined the archive is not its date
+    assert client.get("/zh-hant/years/2023/").status_code == 200
