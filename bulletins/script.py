@@ -17,6 +17,7 @@ PAGES = re.compile(r"^/(?:|articles/[^/]+/|regions/(?:[^/]+/)?|years/\d+/|search
 TAG = re.compile(r"(<[^>]*>)")
 READ_ATTRIBUTE = re.compile(r'\b(title|aria-label|content|placeholder|alt)="([^"]*)"')
 TARGET = re.compile(r'\b(href|action)="([^"]*)"')
+PLACE = re.compile("\x1e(\\d+)\x1e")
 
 
 @cache
@@ -45,12 +46,21 @@ def localized(url):
 
 
 def to_traditional(html):
-    """The page in traditional script."""
-    convert = converter()
-    parts = TAG.split(html)
+    """The page in traditional script.
+
+    Every text and attribute to convert goes to OpenCC in one call, joined by a character no
+    page holds (the loader refuses control characters): a call a text node took 1.6 ms a page.
+    """
+    pieces = []  # what OpenCC converts, in order; the page refers to them by number
+
+    def later(text):
+        pieces.append(text)
+        return f"\x1e{len(pieces) - 1}\x1e"
+
+    parts = TAG.split(html.replace("\x1e", ""))
     for i, part in enumerate(parts):
         if i % 2 == 0:
-            parts[i] = convert(part)
+            parts[i] = later(part) if part.strip() else part
             continue
         if part.startswith("<html"):
             part = part.replace('lang="zh-CN"', 'lang="zh-Hant"', 1)
@@ -59,9 +69,10 @@ def to_traditional(html):
         if 'property="og:url"' in part:
             part = re.sub(r'content="([^"]*)"', lambda m: f'content="{localized(m[1])}"', part)
         else:
-            part = READ_ATTRIBUTE.sub(lambda m: f'{m[1]}="{convert(m[2])}"', part)
+            part = READ_ATTRIBUTE.sub(lambda m: f'{m[1]}="{later(m[2])}"', part)
         parts[i] = part
-    return "".join(parts)
+    converted = converter()("\x1f".join(pieces)).split("\x1f")
+    return PLACE.sub(lambda m: converted[int(m[1])], "".join(parts))
 
 
 def in_traditional(request):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),
     path("api/articles/<slug:slug>/", views.api_article, name="api-article"),
+    path("api/articles/<slug:slug>/related", views.api_related, name="api-related"),
     path("feeds/atom/", BulletinsAtomFeed(), name="feed-atom"),
     path("feeds/rss/", BulletinsFeed(), name="feed-rss"),
     path("sitemap.xml", sitemaps.index, name="sitemap"),

@@ -119,6 +119,7 @@ def search_page(request):
     return render(request, "search.html", context)
 
 
+RELATED = 5
 TOO_SLOW = "这次搜索用时过长，没有完成：请换一个更具体的说法再试。"
 
 
@@ -235,6 +236,27 @@ def api_article(request, slug):
         for section in article.sections.all()
     ]
     return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
+
+
+def api_related(request, slug):
+    """Other bulletins that share this one's key words: its title's and its sections' titles'
+    words, searched as a reader's query, so the search's own weighting (rarer words count
+    more) decides; best first. ?script=hant gives the titles and addresses in traditional."""
+    article = get_object_or_404(Article, slug=slug)
+    words = " ".join([article.title, *article.sections.titled().values_list("title", flat=True)])
+    found = within_budget(search.search, words[: search.MAX_QUERY_LENGTH], limit=RELATED + 1)
+    traditional = request.GET.get("script") == "hant"
+    related = [
+        {
+            "slug": entry.article.slug,
+            "title": script.converter()(entry.article.title) if traditional else entry.article.title,
+            "region": script.converter()(entry.article.region) if traditional else entry.article.region,
+            "url": absolute(request, (script.PREFIX if traditional else "") + entry.article.get_absolute_url()),
+        }
+        for entry in (found.entries if found else [])
+        if entry.article.slug != slug
+    ][:RELATED]
+    return JsonResponse({"related": related}, json_dumps_params={"ensure_ascii": False})
 
 
 def robots_txt(request):

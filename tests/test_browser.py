@@ -404,3 +404,12 @@ def test_a_section_link_works_in_traditional_and_the_switch_keeps_the_place(page
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert unquote(page.evaluate("location.hash")) == "#三是定期调度" and in_view(page, "#三是定期调度")
     shot(page, "traditional-switched")
+
+
+def test_a_bulletin_ends_with_the_others_that_share_its_key_words(page, server):
+    page.goto(server.url + CQ)
+    wait_for(page, "!document.querySelector('.related-list').hidden")
+    links = page.locator(".related-list a")
+    assert links.count() >= 1
+    assert all(href.startswith(server.url + "/articles/") for href in links.evaluate_all("as => as.map(a => a.href)"))
+    assert page.locator(".related .more-from a").inner_text() == "按地区浏览 · 重庆市"

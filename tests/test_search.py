@@ -533,7 +533,7 @@ def test_invalid_utf8_in_the_url_is_not_an_error(client):
 
 OUR_TAGS = {"html", "head", "meta", "title", "link", "body", "a", "header", "div", "form", "label", "input",
             "button", "main", "h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "mark", "nav", "span", "footer", "s",
-            "section", "article", "time", "script", "details", "summary", "dl", "dt", "dd"}
+            "section", "article", "time", "script", "details", "summary", "dl", "dt", "dd", "aside"}
 
 
 class TagCollector(HTMLParser):

@@ -177,3 +177,16 @@ def test_feeds_and_data_carry_the_security_headers_and_validators(client, url):
     for header, value in SECURITY_HEADERS.items():
         assert response.headers.get(header) == value, header
     assert response["ETag"] and client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
+def test_related_bulletins_share_key_words_and_never_name_themselves(client):
+    response = client.get("/api/articles/chongqing-yutong-shouhu/related")
+    assert response.status_code == 200 and response["ETag"]
+    related = response.json()["related"]
+    assert related and "chongqing-yutong-shouhu" not in [item["slug"] for item in related]
+    assert all(item["url"].endswith(f"/articles/{item['slug']}/") for item in related)
+    traditional = client.get("/api/articles/chongqing-yutong-shouhu/related", {"script": "hant"}).json()["related"]
+    assert [item["slug"] for item in traditional] == [item["slug"] for item in related]
+    assert all("/zh-hant/articles/" in item["url"] for item in traditional)
+    assert any(a["title"] != b["title"] for a, b in zip(related, traditional))  # 江苏省 → 江蘇省, 会议 → 會議
+    assert client.get("/api/articles/nothing-here/related").status_code == 404

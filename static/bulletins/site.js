@@ -31,6 +31,27 @@
     link.addEventListener("click", function () { link.hash = location.hash; });
   });
 
+  // At a bulletin's end, the others that share its key words (api/articles/<slug>/related).
+  var related = document.querySelector(".related[data-src]");
+  if (related && window.fetch) {
+    var traditional = document.documentElement.lang === "zh-Hant";
+    fetch(related.dataset.src + (traditional ? "?script=hant" : "")).then(function (response) {
+      return response.ok ? response.json() : { related: [] };
+    }).then(function (data) {
+      var list = related.querySelector(".related-list");
+      data.related.forEach(function (item) {
+        var entry = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = item.url;
+        link.textContent = item.title;
+        entry.appendChild(link);
+        if (item.region) entry.appendChild(document.createTextNode("（" + item.region + "）"));
+        list.appendChild(entry);
+      });
+      list.hidden = data.related.length === 0;
+    }, function () { /* offline: the region's link is still there */ });
+  }
+
   // A printout names the site and the page's address.
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll(".print-address").forEach(function (node) {
