@@ -413,3 +413,20 @@ def test_a_bulletin_ends_with_the_others_that_share_its_key_words(page, server):
     assert links.count() >= 1
     assert all(href.startswith(server.url + "/articles/") for href in links.evaluate_all("as => as.map(a => a.href)"))
     assert page.locator(".related .more-from a").inner_text() == "按地区浏览 · 重庆市"
+
+
+def test_a_paragraph_link_on_a_phone_keeps_its_sections_heading_in_sight(browser, tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "good" / "structured.md", content)
+    server = Server(tmp_path, content, workers=1)
+    try:
+        context = browser.new_context(viewport={"width": 375, "height": 640}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(server.url + "/articles/structured-sample/#" + quote("一总体要求-p1"))
+        heading, paragraph = page.evaluate("""[document.querySelector('#一总体要求 h2').getBoundingClientRect().top,
+                                               document.querySelector('#一总体要求-p1').getBoundingClientRect().top]""")
+        assert 0 <= heading < paragraph < 200, (heading, paragraph)
+        context.close()
+    finally:
+        server.stop()
