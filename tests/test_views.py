@@ -142,5 +142,6 @@ def test_years_the_texts_date_can_be_browsed(client):
     assert '<a href="/years/2023/">2023年</a>（1 篇）' in html  # Jiangsu's meeting; the others date nothing
     year = client.get("/years/2023/").content.decode()
     assert "/articles/jiangsu-social-assistance-2023/" in year and "/articles/chongqing-yutong-shouhu/" not in year
+    assert 'class="sort"' not in year  # dated: latest first, no other order offered
     assert client.get("/years/2026/").status_code == 404  # the day a bulletin joined the archive is not its date
     assert client.get("/zh-hant/years/2023/").status_code == 200
