@@ -52,13 +52,12 @@
     }, function () { /* offline: the region's link is still there */ });
   }
 
-  // A printout names the site and the page's address.
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll(".print-address").forEach(function (node) {
-      var address = location.origin + location.pathname;
-      try { address = decodeURI(address); } catch (e) { /* as it is */ }
-      node.textContent = address;
-    });
+  // A printout names the site and the page's full, readable address (the page itself, stored
+  // once for every host, knows only its path).
+  document.querySelectorAll(".print-address").forEach(function (node) {
+    var address = location.origin + location.pathname;
+    try { address = decodeURI(address); } catch (e) { /* as it is */ }
+    node.textContent = address;
   });
 
   // A page opened from search: step through its marks, "第 n/N 处".
