@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
