@@ -73,19 +73,40 @@ class BulletinsAtomFeed(BulletinsFeed):
 class RegionAtomFeed(BulletinsAtomFeed):
     """One region's bulletins, for a reader who follows that region only."""
 
-    def get_object(self, request, region):
-        if not Article.objects.filter(region=region).exists():
-            raise Http404("no such region")
+    page_name, feed_name = "region", "region-feed"
+
+    def articles(self, region):
+        return Article.objects.filter(region=region)
+
+    def name(self, region):
         return region
 
-    def title(self, region):
-        return f"{SITE_NAME} · {region}"
+    def get_object(self, request, **url):
+        (key,) = url.values()  # the region, or the year
+        if not self.articles(key).exists():
+            raise Http404(f"no bulletin under {key}")
+        return key
 
-    def link(self, region):
-        return settings.BULLETINS_SITE_URL + reverse("region", args=[region])
+    def title(self, key):
+        return f"{SITE_NAME} · {self.name(key)}"
 
-    def feed_url(self, region):
-        return settings.BULLETINS_SITE_URL + reverse("region-feed", args=[region]) if settings.BULLETINS_SITE_URL else None
+    def link(self, key):
+        return settings.BULLETINS_SITE_URL + reverse(self.page_name, args=[key])
 
-    def items(self, region):
-        return latest(Article.objects.filter(region=region))
+    def feed_url(self, key):
+        return settings.BULLETINS_SITE_URL + reverse(self.feed_name, args=[key]) if settings.BULLETINS_SITE_URL else None
+
+    def items(self, key):
+        return latest(self.articles(key))
+
+
+class YearAtomFeed(RegionAtomFeed):
+    """The bulletins whose text dates them in one year."""
+
+    page_name, feed_name = "year", "year-feed"
+
+    def articles(self, year):
+        return Article.objects.filter(date__year=year)
+
+    def name(self, year):
+        return f"{year}年"

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from . import pages, sitemaps, views
-from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed
+from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed, YearAtomFeed
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("regions/<str:region>/", views.region, name="region"),
     path("regions/<str:region>/feed/", RegionAtomFeed(), name="region-feed"),
     path("years/<int:year>/", views.year, name="year"),
+    path("years/<int:year>/feed/", YearAtomFeed(), name="year-feed"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),

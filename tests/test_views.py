@@ -145,3 +145,6 @@ def test_years_the_texts_date_can_be_browsed(client):
     assert 'class="sort"' not in year  # dated: latest first, no other order offered
     assert client.get("/years/2026/").status_code == 404  # the day a bulletin joined the archive is not its date
     assert client.get("/zh-hant/years/2023/").status_code == 200
+    feed = client.get("/years/2023/feed/").content.decode()
+    assert feed.count("<entry>") == 1 and "<title>民政公报 · 2023年</title>" in feed and 'href="/years/2023/feed/"' in year
+    assert client.get("/years/2026/feed/").status_code == 404
