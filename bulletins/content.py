@@ -271,6 +271,12 @@ def section_anchor(title, position):
     return "lead" if position == 1 else f"part-{position}"
 
 
+def entry(title):
+    """A title as a list of contents or a link's name gives it: without the full stop that ends
+    a run-in lead-in."""
+    return title[:-1] if title.endswith("。") else title
+
+
 def block_id(anchor, n):
     """The id of a section's n-th block (from 1): stable while that section keeps its id."""
     return f"{anchor}-p{n}"
@@ -321,8 +327,7 @@ def renderer():
                     lead_in = etree.Element("strong", {"class": "lead-in"})
                     lead_in.text, lead_in.tail, element.text = self.run_in, element.text, None
                     element.insert(0, lead_in)
-                    name = self.run_in[:-1] if self.run_in.endswith("。") else self.run_in
-                    attributes = {"class": "headerlink", "href": f"#{self.anchor}", "aria-label": f"本节的链接：{name}"}
+                    attributes = {"class": "headerlink", "href": f"#{self.anchor}", "aria-label": f"本节的链接：{entry(self.run_in)}"}
                 else:
                     attributes = {"class": "pilcrow", "href": f"#{element.get('id')}", "aria-label": "本段的链接", "tabindex": "-1"}
                 etree.SubElement(element, "a", attributes)

@@ -76,7 +76,7 @@ class RegionAtomFeed(BulletinsAtomFeed):
     page_name, feed_name = "region", "region-feed"
 
     def articles(self, region):
-        return Article.objects.filter(region=region)
+        return Article.objects.in_region(region)
 
     def name(self, region):
         return region
@@ -106,7 +106,7 @@ class YearAtomFeed(RegionAtomFeed):
     page_name, feed_name = "year", "year-feed"
 
     def articles(self, year):
-        return Article.objects.filter(date__year=year)
+        return Article.objects.dated_in(year)
 
     def name(self, year):
         return f"{year}年"

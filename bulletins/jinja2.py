@@ -8,6 +8,7 @@ from django.urls import get_script_prefix, reverse
 from jinja2 import Environment
 from markupsafe import Markup
 
+from .content import entry
 from .script import traditional_path
 
 
@@ -23,11 +24,6 @@ def environment(**options):
 def day(date):
     """<time> of a date as Chinese readers write it: 2023年2月24日."""
     return Markup(f'<time datetime="{date.isoformat()}">{date.year}年{date.month}月{date.day}日</time>')
-
-
-def entry(title):
-    """A title as a list of contents shows it: without the full stop that ends a run-in lead-in."""
-    return title[:-1] if title.endswith("。") else title
 
 
 def url(name, args=None):

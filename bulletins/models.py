@@ -16,6 +16,13 @@ def day_start(day):
 
 
 class ArticleQuerySet(models.QuerySet):
+    def in_region(self, region):
+        return self.filter(region=region)
+
+    def dated_in(self, year):
+        """The bulletins whose text dates them in `year`."""
+        return self.filter(date__year=year)
+
     def years(self):
         """[{"year", "count"}]: every year the texts date, with its bulletins, the latest first."""
         return list(

@@ -39,13 +39,18 @@ def whole_number(value, name, default, minimum, maximum):
     return number
 
 
+def bulletin_list(request, articles, template, sortable=True, **context):
+    """A page of `articles` rendered by `template`, a page at a time so an archive of thousands
+    stays light; newest first on ?order=newest where the list is `sortable`."""
+    newest = sortable and request.GET.get("order") == "newest"
+    page = Paginator(articles.newest_first() if newest else articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
+    context.update(articles=page.object_list, page=page, newest=newest, sortable=sortable)
+    return render(request, template, context)
+
+
 def index(request):
-    """The bulletins in reading order, or newest first (?order=newest), a page at a time so an
-    archive of thousands stays light."""
-    newest = request.GET.get("order") == "newest"
-    articles = Article.objects.newest_first() if newest else Article.objects.all()
-    page = Paginator(articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "index.html", {"articles": page.object_list, "page": page, "newest": newest})
+    """The bulletins in reading order, or newest first."""
+    return bulletin_list(request, Article.objects.all(), "index.html")
 
 
 def regions(request):
@@ -54,22 +59,19 @@ def regions(request):
 
 
 def year(request, year):
-    """The bulletins whose text dates them in `year`, latest first, a page at a time."""
-    articles = Article.objects.filter(date__year=year).order_by("-date", "order", "slug")
+    """The bulletins whose text dates them in `year`, latest first."""
+    articles = Article.objects.dated_in(year).order_by("-date", "order", "slug")
     if not articles.exists():
         raise Http404("no bulletin dated in that year")
-    page = Paginator(articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "year.html", {"year": year, "articles": page.object_list, "page": page})
+    return bulletin_list(request, articles, "year.html", sortable=False, year=year)
 
 
 def region(request, region):
-    """One region's bulletins, in reading order or newest first, a page at a time."""
-    newest = request.GET.get("order") == "newest"
-    articles = Article.objects.filter(region=region)
+    """One region's bulletins, in reading order or newest first."""
+    articles = Article.objects.in_region(region)
     if not articles.exists():
         raise Http404("no such region")
-    page = Paginator(articles.newest_first() if newest else articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "region.html", {"region": region, "articles": page.object_list, "page": page, "newest": newest})
+    return bulletin_list(request, articles, "region.html", region=region)
 
 
 def article(request, slug):

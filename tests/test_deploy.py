@@ -136,12 +136,12 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
     replica reloads in turn (HUP), and another restarts: no failed request, no 5xx; a replica
     never answers an older version after a newer one; all serve the new version at the end."""
     front = Front(tmp_path, content, replicas=3, workers=2)
+    seen, stop = [], threading.Event()
     try:
         replicas = front.replicas()
         before = json.loads(urllib.request.urlopen(front.url + "/healthz").read())["version"]
         paths = ["/", CQ, "/articles/shenzhen-civil-affairs-2023/", f"/search/?q={quote('儿童主任')}",
                  f"/api/search?q={quote('社会救助')}", "/feeds/atom/", "/sitemap.xml"]
-        seen, stop = [], threading.Event()
 
         def watch(port):  # one replica, straight: the versions it answers, in order
             while not stop.is_set():
@@ -151,7 +151,7 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
                     pass
                 time.sleep(0.05)
 
-        watcher = threading.Thread(target=watch, args=(replicas[2][1],))
+        watcher = threading.Thread(target=watch, args=(replicas[2][1],), daemon=True)
         watcher.start()
         load = wrk(front.url, [quote(p, safe="/?=&%") for p in paths], 30, tmp_path)
         time.sleep(5)
@@ -175,6 +175,7 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
         assert set(seen) <= {before, after} and after in seen
         assert seen[seen.index(after):] == [after] * (len(seen) - seen.index(after))  # never back to the old one
     finally:
+        stop.set()  # the watcher too, should anything above fail
         front.stop()
 
 
