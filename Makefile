@@ -15,7 +15,7 @@ REPLICAS ?= 3
 DATA ?= var/cluster
 CLUSTER_WORKERS ?= 2
 
-.PHONY: run cluster test check bench load wrk nginx browser clean
+.PHONY: run cluster test lint lock check bench load wrk nginx browser clean
 
 # nginx takes the readers' connections (slow ones included) in front of gunicorn: deploy/serve.py.
 run: $(VENV)/.run-installed nginx
@@ -30,8 +30,19 @@ cluster: $(VENV)/.run-installed nginx
 	exec $(BIN)/python deploy/serve.py --host $(HOST) --port $(PORT) --replicas $(REPLICAS) \
 		--workers $(CLUSTER_WORKERS) --data $(DATA)
 
-test: $(VENV)/.test-installed browser nginx wrk $(AXE)
+test: lint browser nginx wrk $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff, as configured in pyproject.toml: the linter, and the formatter's check.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The locks, with hashes, from the ranges in pyproject.toml: run after changing them.
+lock: $(VENV)/.run-installed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes --quiet -o requirements-test.lock
 
 check: $(VENV)/.run-installed
 	$(BIN)/python manage.py loadbulletins --check
@@ -64,6 +75,7 @@ $(VENV)/.run-installed: requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
+# requirements-test.lock pins the site's own packages as requirements.lock does, and the test tools.
 $(VENV)/.test-installed: requirements.lock requirements-test.lock $(VENV)/.run-installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.lock
 	touch $@

@@ -53,8 +53,8 @@ def static_nginx(tmp, front):
     db = front.data / "replica-1" / "bulletins.sqlite3"
     with sqlite3.connect(db) as connection:
         html, html_gzip = connection.execute(
-            "SELECT html, html_gzip FROM bulletins_page JOIN bulletins_article ON bulletins_article.id = article_id "
-            "WHERE slug = ?", (PAGE.split("/")[2],)
+            "SELECT html, html_gzip FROM bulletins_page JOIN bulletins_article ON bulletins_article.id = article_id WHERE slug = ?",
+            (PAGE.split("/")[2],),
         ).fetchone()
     folder = tmp / "static" / PAGE.strip("/")
     folder.mkdir(parents=True)
@@ -72,7 +72,9 @@ def static_nginx(tmp, front):
 def throughput(url, duration):
     out = subprocess.run(
         ["wrk", "-t", "2", "-c", "32", "-d", f"{duration}s", "-H", "Accept-Encoding: gzip", url + PAGE],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     figures = parse(out)
     assert figures["non_2xx_3xx"] == 0 and figures["socket_errors"] == 0, out

@@ -121,8 +121,10 @@ def main():
     print("| kind | requests/s | p99 | requests | non-2xx/3xx | socket errors | worker RSS growth 5 s → end |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for kind, f in results.items():
-        print(f"| {kind} | {f['requests_per_second']:.0f} | {f['p99_ms']:.1f} ms | {f['requests']:,} | {f['non_2xx_3xx']} "
-              f"| {f['socket_errors']} | {f['max_worker_growth_mb']} MB |")
+        print(
+            f"| {kind} | {f['requests_per_second']:.0f} | {f['p99_ms']:.1f} ms | {f['requests']:,} | {f['non_2xx_3xx']} "
+            f"| {f['socket_errors']} | {f['max_worker_growth_mb']} MB |"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "load.json").write_text(json.dumps(results, indent=2))

@@ -52,8 +52,7 @@ def child(step):
             bulletin = content.parse_bulletin(entry.name, loader.read(entry))
             characters += sum(len(p) for section in bulletin.sections for p in section.paragraphs)
         floor = time.perf_counter() - start
-        figures = {"floor": floor, "seconds": seconds, "characters": characters,
-                   "before_mb": before_mb, "peak_mb": peak_mb}
+        figures = {"floor": floor, "seconds": seconds, "characters": characters, "before_mb": before_mb, "peak_mb": peak_mb}
     else:
         start = time.perf_counter()
         report = loader.migrate_and_load()
@@ -63,8 +62,9 @@ def child(step):
 
 
 def run_child(step, env):
-    out = subprocess.run([sys.executable, __file__, "--child", step], cwd=ROOT, env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", step], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -73,8 +73,14 @@ def measure(count, tmp, keep=None):
     if not archive.exists():
         write_archive(archive, count)
     data = tmp / f"data-{count}"
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bulletins.settings", PYTHONPATH=str(ROOT),
-               BULLETINS_CONTENT_DIR=str(archive), BULLETINS_DATA_DIR=str(data), BULLETINS_DB_PATH=str(data / "bench.sqlite3"))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="bulletins.settings",
+        PYTHONPATH=str(ROOT),
+        BULLETINS_CONTENT_DIR=str(archive),
+        BULLETINS_DATA_DIR=str(data),
+        BULLETINS_DB_PATH=str(data / "bench.sqlite3"),
+    )
     figures = {"bulletins": count, "full": run_child("full", env), "unchanged": run_child("restart", env)}
     changed = archive / file_name(count // 2)
     original = changed.read_bytes()
@@ -95,8 +101,10 @@ def main():
     if args.child:
         child(args.child)
         return
-    print("| bulletins | characters | parsing alone (floor) | full load | load ÷ floor | restart, nothing changed "
-          "| restart, one file changed | loading process: before → peak |")
+    print(
+        "| bulletins | characters | parsing alone (floor) | full load | load ÷ floor | restart, nothing changed "
+        "| restart, one file changed | loading process: before → peak |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,11 +112,13 @@ def main():
             f = measure(count, Path(tmp), args.keep)
             results.append(f)
             full, unchanged, one = f["full"], f["unchanged"], f["one_changed"]
-            print(f"| {count:,} | {full['characters']:,} | {full['floor']:.1f} s | {full['seconds']:.1f} s "
-                  f"| {full['seconds'] / full['floor']:.2f} | {unchanged['seconds'] * 1000:.0f} ms "
-                  f"(loaded {unchanged['loaded']}, rendered {unchanged['rendered']}) | {one['seconds'] * 1000:.0f} ms "
-                  f"(loaded {one['loaded']}, rendered {one['rendered']}) | {full['before_mb']:.0f} → {full['peak_mb']:.0f} MB |",
-                  flush=True)
+            print(
+                f"| {count:,} | {full['characters']:,} | {full['floor']:.1f} s | {full['seconds']:.1f} s "
+                f"| {full['seconds'] / full['floor']:.2f} | {unchanged['seconds'] * 1000:.0f} ms "
+                f"(loaded {unchanged['loaded']}, rendered {unchanged['rendered']}) | {one['seconds'] * 1000:.0f} ms "
+                f"(loaded {one['loaded']}, rendered {one['rendered']}) | {full['before_mb']:.0f} → {full['peak_mb']:.0f} MB |",
+                flush=True,
+            )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "loading.json").write_text(json.dumps(results, indent=2))

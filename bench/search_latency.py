@@ -28,15 +28,34 @@ sys.path.insert(0, str(ROOT))
 from bench.archive import write_archive  # noqa: E402
 
 QUERIES = [
-    "儿童主任", "重庆学校安全", "未成年人保护", "社会救助", "养老服务体系", "養老服務", "未保", "低保",
-    "兜住底", "扁平化协调", "2.6亿元", "80%乡镇", "民政 会议", '"分层分类的社会救助对象体系"', "深圳低保标准是多少",
-    "工作", "不存在的词语组合", "深圳给孤儿的钱每月多少", "老人去哪里养老", "孩子上网吧有人管吗", "皮磊", "1365元",
+    "儿童主任",
+    "重庆学校安全",
+    "未成年人保护",
+    "社会救助",
+    "养老服务体系",
+    "養老服務",
+    "未保",
+    "低保",
+    "兜住底",
+    "扁平化协调",
+    "2.6亿元",
+    "80%乡镇",
+    "民政 会议",
+    '"分层分类的社会救助对象体系"',
+    "深圳低保标准是多少",
+    "工作",
+    "不存在的词语组合",
+    "深圳给孤儿的钱每月多少",
+    "老人去哪里养老",
+    "孩子上网吧有人管吗",
+    "皮磊",
+    "1365元",
 ]
 
 
 def percentile(values, q):
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def measure(rounds, per_query=False):
@@ -80,13 +99,20 @@ def run(bulletins, rounds, keep=None):
         tmp = Path(keep) / f"search-{bulletins}" if keep else Path(tmp)
         if not (tmp / "content").exists():
             write_archive(tmp / "content", bulletins)
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="bulletins.settings", BULLETINS_CONTENT_DIR=str(tmp / "content"),
-                   BULLETINS_DATA_DIR=str(tmp / "var"), BULLETINS_DB_PATH=str(tmp / "bench.sqlite3"), PYTHONPATH=str(ROOT))
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="bulletins.settings",
+            BULLETINS_CONTENT_DIR=str(tmp / "content"),
+            BULLETINS_DATA_DIR=str(tmp / "var"),
+            BULLETINS_DB_PATH=str(tmp / "bench.sqlite3"),
+            PYTHONPATH=str(ROOT),
+        )
         start = time.perf_counter()
         subprocess.run([sys.executable, "manage.py", "loadbulletins"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         load_seconds = time.perf_counter() - start  # a kept archive loads nothing: only the digest check
-        out = subprocess.run([sys.executable, __file__, "--measure", str(rounds)], cwd=ROOT, env=env, check=True,
-                             stdout=subprocess.PIPE, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", str(rounds)], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
+        ).stdout
         figures = json.loads(out.strip().splitlines()[-1])
         db_mb = (tmp / "bench.sqlite3").stat().st_size / 2**20
         db_mb += sum(p.stat().st_size for p in (tmp / "bench.index").rglob("*") if p.is_file()) / 2**20
@@ -107,18 +133,23 @@ def main():
         return
     if args.per_query:
         os.environ["BENCH_PER_QUERY"] = "1"
-    print("| bulletins | sections | load | db | stored page median / p95 | page with ?hl= median / p95 "
-          "| search median / p95 | ÷ stored page p95 | ÷ page with ?hl= p95 | ÷ smallest archive's search p95 |")
+    print(
+        "| bulletins | sections | load | db | stored page median / p95 | page with ?hl= median / p95 "
+        "| search median / p95 | ÷ stored page p95 | ÷ page with ?hl= p95 | ÷ smallest archive's search p95 |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     results = []
     for bulletins in args.bulletins:
         f = run(bulletins, args.rounds, args.keep)
         results.append(f)
         a, h, s = f["article"], f["article ?hl="], f["search"]
-        print(f"| {bulletins:,} | {f['sections']:,} | {f['load_seconds']} s | {f['database_mb']} MB "
-              f"| {a['median_ms']:.1f} / {a['p95_ms']:.1f} ms | {h['median_ms']:.1f} / {h['p95_ms']:.1f} ms "
-              f"| {s['median_ms']:.1f} / {s['p95_ms']:.1f} ms | {s['p95_ms'] / a['p95_ms']:.1f} | {s['p95_ms'] / h['p95_ms']:.1f} "
-              f"| {s['p95_ms'] / results[0]['search']['p95_ms']:.2f} |", flush=True)
+        print(
+            f"| {bulletins:,} | {f['sections']:,} | {f['load_seconds']} s | {f['database_mb']} MB "
+            f"| {a['median_ms']:.1f} / {a['p95_ms']:.1f} ms | {h['median_ms']:.1f} / {h['p95_ms']:.1f} ms "
+            f"| {s['median_ms']:.1f} / {s['p95_ms']:.1f} ms | {s['p95_ms'] / a['p95_ms']:.1f} | {s['p95_ms'] / h['p95_ms']:.1f} "
+            f"| {s['p95_ms'] / results[0]['search']['p95_ms']:.2f} |",
+            flush=True,
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "search_latency.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

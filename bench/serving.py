@@ -53,7 +53,7 @@ request = function()
   return wrk.format("GET", paths[i] .. "&fresh=" .. id .. "-" .. n)
 end
 """
-BARE_SETTINGS = '''
+BARE_SETTINGS = """
 from django.http import HttpResponse
 from django.urls import path
 
@@ -62,20 +62,29 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1"]
 ROOT_URLCONF = __name__
 urlpatterns = [path("", lambda request: HttpResponse("ok"))]
-'''
-BARE_WSGI = '''
+"""
+BARE_WSGI = """
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bare_settings")
 application = get_wsgi_application()
-'''
+"""
 
 
 def gunicorn(module, port, workers):
-    return [str(Path(sys.executable).with_name("gunicorn")), module, "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--no-control-socket", "--error-logfile", "/dev/null"]
+    return [
+        str(Path(sys.executable).with_name("gunicorn")),
+        module,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--no-control-socket",
+        "--error-logfile",
+        "/dev/null",
+    ]
 
 
 def first_answer(command, cwd, env, path):
@@ -112,7 +121,7 @@ def startup(tmp, env, path, workers, rounds):
         for kind, n in times:
             if kind == "bare":
                 # --preload, as gunicorn.conf.py sets for the site: the same gunicorn either way.
-                command = gunicorn("bare_wsgi", free_port(), n) + ["--preload"]
+                command = [*gunicorn("bare_wsgi", free_port(), n), "--preload"]
                 times[kind, n].append(first_answer(command, bare, bare_env, "/"))
             else:
                 times[kind, n].append(first_answer(gunicorn("bulletins.wsgi", free_port(), n), ROOT, env, path))
@@ -124,7 +133,7 @@ def wrk(url, paths, duration, connections, script, headers=(), check=True):
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", "-s", str(script)]
     for header in headers:
         command += ["-H", header]
-    out = subprocess.run(command + [url], env=env, capture_output=True, text=True, timeout=duration + 60).stdout
+    out = subprocess.run([*command, url], env=env, capture_output=True, text=True, timeout=duration + 60).stdout
     figures = parse(out)
     if check and (figures["non_2xx_3xx"] or figures["socket_errors"]):
         raise RuntimeError(f"errors under load:\n{out}")
@@ -206,31 +215,38 @@ def main():
         archive = Path(args.keep or tmp) / f"archive-{args.bulletins}"
         if not archive.exists():
             write_archive(archive, args.bulletins)
-        sites = {"3 bulletins": measure("seed", ROOT / "content", args, tmp),
-                 f"{args.bulletins:,} bulletins": measure("archive", archive, args, tmp)}
+        sites = {
+            "3 bulletins": measure("seed", ROOT / "content", args, tmp),
+            f"{args.bulletins:,} bulletins": measure("archive", archive, args, tmp),
+        }
     report(sites, args)
 
 
 def report(sites, args):
-    print(f"gunicorn, {args.workers} workers, {os.cpu_count()} cores; wrk {args.connections} connections, "
-          f"{args.rounds} interleaved rounds of {args.duration} s; medians")
+    print(
+        f"gunicorn, {args.workers} workers, {os.cpu_count()} cores; wrk {args.connections} connections, "
+        f"{args.rounds} interleaved rounds of {args.duration} s; medians"
+    )
     print()
-    print("| site | static file | article page | page ÷ static | 304 | pages across the archive "
-          "| search | its p99 |")
+    print("| site | static file | article page | page ÷ static | 304 | pages across the archive | search | its p99 |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, f in sites.items():
         w = {kind: v["requests_per_second"] for kind, v in f["wrk"].items()}
-        print(f"| {name} | {w['static']:,.0f}/s | {w['page']:,.0f}/s | {w['page'] / w['static']:.2f} | {w['page 304']:,.0f}/s "
-              f"| {w['pages across the archive']:,.0f}/s | {w['search']:,.0f}/s "
-              f"| {f['wrk']['search']['p99_ms']:.0f} ms |")
+        print(
+            f"| {name} | {w['static']:,.0f}/s | {w['page']:,.0f}/s | {w['page'] / w['static']:.2f} | {w['page 304']:,.0f}/s "
+            f"| {w['pages across the archive']:,.0f}/s | {w['search']:,.0f}/s "
+            f"| {f['wrk']['search']['p99_ms']:.0f} ms |"
+        )
     print()
     print("| site | workers | bare Django first answer | site first answer (restart, nothing changed) | ratio | worker RSS |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, f in sites.items():
         s = f["startup"]
         for n in sorted({1, args.workers}):
-            print(f"| {name} | {n} | {s[f'bare {n}'] * 1000:.0f} ms | {s[f'site {n}'] * 1000:.0f} ms "
-                  f"| {s[f'site {n}'] / s[f'bare {n}']:.2f} | {f['rss_mb']:.1f} MB |")
+            print(
+                f"| {name} | {n} | {s[f'bare {n}'] * 1000:.0f} ms | {s[f'site {n}'] * 1000:.0f} ms "
+                f"| {s[f'site {n}'] / s[f'bare {n}']:.2f} | {f['rss_mb']:.1f} MB |"
+            )
     small, large = sites.values()
     print()
     print(f"worker memory, archive ÷ 3 bulletins: {large['rss_mb'] / small['rss_mb']:.2f}")

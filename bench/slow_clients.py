@@ -45,7 +45,9 @@ FRONTS = {
 def throughput(url, path, duration):
     out = subprocess.run(
         ["wrk", "-t", "2", "-c", "16", "-d", f"{duration}s", "-H", "Accept-Encoding: gzip", url + path],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return parse(out)["requests_per_second"]
 

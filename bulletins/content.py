@@ -169,6 +169,7 @@ def parse_front_matter(path, source, first_line):
     order = values.get("order", 0)
     if isinstance(order, bool) or not isinstance(order, int) or order not in ORDER_RANGE:
         raise ContentError(path, lines["order"], f"order must be a whole number within ±2^31, not {order!r}")
+
     def day(key):
         value = values.get(key)
         if value is not None and (not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)):

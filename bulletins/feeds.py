@@ -4,9 +4,9 @@ import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.urls import reverse
 from django.db.models import F
 from django.http import Http404
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from .models import Article, day_start
@@ -61,7 +61,7 @@ class BulletinsFeed(Feed):
 
     def item_updateddate(self, item):
         """As Last-Modified: the content's dates, never the time of a load."""
-        return datetime.datetime.fromtimestamp(item.last_modified(), datetime.timezone.utc) if item.last_modified() else None
+        return datetime.datetime.fromtimestamp(item.last_modified(), datetime.UTC) if item.last_modified() else None
 
 
 class BulletinsAtomFeed(BulletinsFeed):

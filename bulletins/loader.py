@@ -449,11 +449,7 @@ def migrations_pending():
     Django's MigrationLoader imports every migration to know: a cost paid at every start, where
     a start with nothing to migrate only needs to compare names.
     """
-    on_disk = {
-        (app.label, path.stem)
-        for app in apps.get_app_configs()
-        for path in Path(app.path, "migrations").glob("[0-9]*.py")
-    }
+    on_disk = {(app.label, path.stem) for app in apps.get_app_configs() for path in Path(app.path, "migrations").glob("[0-9]*.py")}
     if not on_disk:
         return False
     if "django_migrations" not in connection.introspection.table_names():
@@ -505,7 +501,9 @@ def set_aside_database(error):
         source = path.with_name(path.name + suffix)
         if source.exists():
             source.rename(path.with_name(f"{path.name}.broken-{stamp}{suffix}"))
-    logger.error("the database %s cannot be read (%s): moved aside as %s.broken-%s; rebuilding it from content/", path, error, path.name, stamp)
+    logger.error(
+        "the database %s cannot be read (%s): moved aside as %s.broken-%s; rebuilding it from content/", path, error, path.name, stamp
+    )
 
 
 def load_at_startup(check_here=True):

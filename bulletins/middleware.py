@@ -67,7 +67,7 @@ class ScriptPrefixMiddleware:
     def __call__(self, request):
         path = request.path_info
         if path.startswith(script.PREFIX + "/") or path == script.PREFIX:
-            page = path[len(script.PREFIX):] or "/"
+            page = path[len(script.PREFIX) :] or "/"
             if script.traditional_path(page) is None:
                 raise Http404("no traditional page here")
             request.path_info = page

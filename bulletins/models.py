@@ -25,15 +25,11 @@ class ArticleQuerySet(models.QuerySet):
 
     def years(self):
         """[{"year", "count"}]: every year the texts date, with its bulletins, the latest first."""
-        return list(
-            self.exclude(date=None).values(year=models.F("date__year")).annotate(count=models.Count("id")).order_by("-year")
-        )
+        return list(self.exclude(date=None).values(year=models.F("date__year")).annotate(count=models.Count("id")).order_by("-year"))
 
     def regions(self):
         """[{"region", "count"}]: every region named, with its bulletins, the most first."""
-        return list(
-            self.exclude(region="").values("region").annotate(count=models.Count("id")).order_by("-count", "region")
-        )
+        return list(self.exclude(region="").values("region").annotate(count=models.Count("id")).order_by("-count", "region"))
 
     def newest_first(self):
         """Latest to join the archive first; among those of a day, the latest the text dates."""
@@ -53,9 +49,7 @@ class ArticleQuerySet(models.QuerySet):
         if not ids:
             return {}
         with connections[self.db].cursor() as cursor:
-            cursor.execute(
-                f"SELECT {', '.join(fields)} FROM {Article._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids
-            )
+            cursor.execute(f"SELECT {', '.join(fields)} FROM {Article._meta.db_table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
             rows = cursor.fetchall()
         date = Article._meta.get_field("date")
         articles = [Article(**dict(zip(fields, row, strict=True))) for row in rows]
@@ -92,13 +86,13 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        return f"/articles/{self.slug}/"
+
     @property
     def date_label(self):
         """What `date` dates: the meeting, for a bulletin that reports one."""
         return "会议日期" if "会议" in self.title else "日期"
-
-    def get_absolute_url(self):
-        return f"/articles/{self.slug}/"
 
     def last_modified(self):
         """When this bulletin last changed, as the content says (the day it was added, or its
@@ -137,7 +131,11 @@ class SectionQuerySet(models.QuerySet):
             rows = cursor.fetchall()
         return {
             section_id: Section(
-                id=section_id, position=position, anchor=anchor, title=title, text=text,
+                id=section_id,
+                position=position,
+                anchor=anchor,
+                title=title,
+                text=text,
                 article=Article(id=article_id, slug=slug, title=article_title, region=region),
             )
             for section_id, position, anchor, title, text, article_id, slug, article_title, region in rows
@@ -189,11 +187,12 @@ class PageQuerySet(models.QuerySet):
         The hottest query of the site, so written out: compiling it with the ORM took longer
         than running it and answering.
         """
-        columns = "p.hant_etag, p.last_modified, p.hant_html, p.hant_gzip" if traditional else "p.etag, p.last_modified, p.html, p.html_gzip"
+        columns = (
+            "p.hant_etag, p.last_modified, p.hant_html, p.hant_gzip" if traditional else "p.etag, p.last_modified, p.html, p.html_gzip"
+        )
         with connections[self.db].cursor() as cursor:
             cursor.execute(
-                f"SELECT {columns} FROM {Page._meta.db_table} p "
-                f"JOIN {Article._meta.db_table} a ON a.id = p.article_id WHERE a.slug = %s",
+                f"SELECT {columns} FROM {Page._meta.db_table} p JOIN {Article._meta.db_table} a ON a.id = p.article_id WHERE a.slug = %s",
                 [slug],
             )
             return cursor.fetchone()
@@ -255,6 +254,9 @@ class ContentState(models.Model):
     updated_at = models.DateTimeField()
     last_load = models.CharField(max_length=500, blank=True, help_text="When the last load ended, and how: for /healthz.")
     refused = models.JSONField(default=list, blank=True, help_text="The files the last load refused, as file:line: message.")
+
+    def __str__(self):
+        return f"content {self.version}"
 
     @classmethod
     def current(cls):

@@ -130,7 +130,7 @@ def refresh_pages(batch=500):
 
 def page_etag(html):
     """A weak validator (the gzipped bytes share it), and the check that stored bytes are whole."""
-    return 'W/"%s"' % hashlib.sha256(html).hexdigest()[:32]
+    return f'W/"{hashlib.sha256(html).hexdigest()[:32]}"'
 
 
 def intact(page):
@@ -140,6 +140,7 @@ def intact(page):
 
 def store_page_of(article):
     """Render and store one article's page again: for a stored page found damaged."""
+
     def pair(other):
         return (other.slug, other.title) if other else None
 
@@ -165,13 +166,21 @@ def store_pages(stale):
         html = html.encode()
         rows.append(
             Page(
-                article=article, key=key, etag=page_etag(html), last_modified=article.last_modified(),
-                html=html, html_gzip=gzip.compress(html, mtime=0),
-                hant_etag=page_etag(hant), hant_html=hant, hant_gzip=gzip.compress(hant, mtime=0),
+                article=article,
+                key=key,
+                etag=page_etag(html),
+                last_modified=article.last_modified(),
+                html=html,
+                html_gzip=gzip.compress(html, mtime=0),
+                hant_etag=page_etag(hant),
+                hant_html=hant,
+                hant_gzip=gzip.compress(hant, mtime=0),
             )
         )
     Page.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["article"],
+        rows,
+        update_conflicts=True,
+        unique_fields=["article"],
         update_fields=["key", "etag", "last_modified", "html", "html_gzip", "hant_etag", "hant_html", "hant_gzip"],
     )
     return len(rows)

@@ -38,7 +38,7 @@ def localized(url):
     """A link to one of our pages, made a link to its traditional twin; any other left alone."""
     site = settings.BULLETINS_SITE_URL
     base = site if site and url.startswith(site + "/") else ""
-    path, sep, rest = url[len(base):].partition("?")
+    path, sep, rest = url[len(base) :].partition("?")
     if not path.startswith("/") or path.startswith(PREFIX + "/"):
         return url
     path, hash_sep, fragment = path.partition("#")
@@ -58,8 +58,7 @@ def to_traditional(html):
 
     html = converter()(KEPT.sub(set_aside, html.replace("\x1e", "")))
     html = PLACE.sub(lambda m: kept[int(m[1])], html).replace('<html lang="zh-CN"', '<html lang="zh-Hant"', 1)
-    return LINK_TAG.sub(lambda tag: tag[0] if "hreflang=" in tag[0] else TARGET.sub(
-        lambda m: f'{m[1]}="{localized(m[2])}"', tag[0]), html)
+    return LINK_TAG.sub(lambda tag: tag[0] if "hreflang=" in tag[0] else TARGET.sub(lambda m: f'{m[1]}="{localized(m[2])}"', tag[0]), html)
 
 
 def in_traditional(request):

@@ -152,9 +152,7 @@ WHITENOISE_MAX_AGE = 3600  # unhashed names only; hashed ones are cached for a y
 # while it revalidates, and for a day while no replica answers.
 PAGE_MAX_AGE = int(os.environ.get("BULLETINS_PAGE_MAX_AGE", "300"))
 SHARED_MAX_AGE = int(os.environ.get("BULLETINS_SHARED_MAX_AGE") or PAGE_MAX_AGE)
-PAGE_CACHE_CONTROL = (
-    f"public, max-age={PAGE_MAX_AGE}, s-maxage={SHARED_MAX_AGE}, stale-while-revalidate=60, stale-if-error=86400"
-)
+PAGE_CACHE_CONTROL = f"public, max-age={PAGE_MAX_AGE}, s-maxage={SHARED_MAX_AGE}, stale-while-revalidate=60, stale-if-error=86400"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

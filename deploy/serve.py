@@ -15,6 +15,7 @@ one fails. This process keeps them running:
 """
 
 import argparse
+import contextlib
 import ctypes
 import http.client
 import json
@@ -85,9 +86,19 @@ class Replica:
             env.pop("BULLETINS_INDEX_DIR", None)  # beside this replica's database
         env["BULLETINS_WARM_START"] = "1"  # listen once the first search need not wait (gunicorn.conf.py)
         command = [
-            str(Path(sys.executable).with_name("gunicorn")), "bulletins.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers), "--graceful-timeout", "20", "--error-logfile", "-",
-            "--no-control-socket", "--name", f"replica-{self.number}",
+            str(Path(sys.executable).with_name("gunicorn")),
+            "bulletins.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--graceful-timeout",
+            "20",
+            "--error-logfile",
+            "-",
+            "--no-control-socket",
+            "--name",
+            f"replica-{self.number}",
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, preexec_fn=end_with_parent)
         self.started = time.monotonic()
@@ -97,10 +108,8 @@ class Replica:
         """After its master exited: stop what is left of it (workers outlive a killed master
         for a while, still listening; TERM lets each finish the answer it is writing), then
         start it again (gunicorn retries its port for a few seconds while they exit)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         self.start()
 
     def wait_until_serving(self, timeout=1800):
@@ -157,8 +166,12 @@ def nginx_config(listen, ports, state, access_log):
     servers = "\n        ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in ports)
     text = TEMPLATE.read_text()
     for name, value in {
-        "@MODULES@": modules, "@BROTLI@": brotli, "@SERVERS@": servers, "@LISTEN@": listen,
-        "@STATE@": str(state), "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas",
+        "@MODULES@": modules,
+        "@BROTLI@": brotli,
+        "@SERVERS@": servers,
+        "@LISTEN@": listen,
+        "@STATE@": str(state),
+        "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas",
     }.items():
         text = text.replace(name, value)
     return text
@@ -180,10 +193,7 @@ def main():
     if args.data is None and args.replicas > 1:
         args.data = ROOT / "var" / "cluster"
     base = (args.data or Path(os.environ.get("BULLETINS_DATA_DIR", ROOT / "var"))).resolve()
-    replicas = [
-        Replica(n, base / f"replica-{n}" if args.data is not None else None, args.workers)
-        for n in range(1, args.replicas + 1)
-    ]
+    replicas = [Replica(n, base / f"replica-{n}" if args.data is not None else None, args.workers) for n in range(1, args.replicas + 1)]
     state = base / "nginx"
     state.mkdir(parents=True, exist_ok=True)
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -1,5 +1,6 @@
 """Helpers shared by the test modules: paths, and real processes with their own database."""
 
+import contextlib
 import os
 import re
 import signal
@@ -48,9 +49,20 @@ class Server:
         self.log_path = tmp_path / f"gunicorn-{self.port}.log"
         self.env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content, **env)
         command = [
-            str(Path(sys.executable).with_name("gunicorn")), app, "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--graceful-timeout", "10", "--access-logfile", "-", "--error-logfile", "-",
-            "--no-control-socket", *args,
+            str(Path(sys.executable).with_name("gunicorn")),
+            app,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--graceful-timeout",
+            "10",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            "--no-control-socket",
+            *args,
         ]
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -125,17 +137,32 @@ class Front:
         if make == "run":  # the command itself, a replica in the data folder of site_env
             command = ["make", "--no-print-directory", "run", f"PORT={self.port}", f"WORKERS={workers}"]
         elif make == "cluster":
-            command = ["make", "--no-print-directory", "cluster", f"PORT={self.port}", f"REPLICAS={replicas}",
-                       f"CLUSTER_WORKERS={workers}", f"DATA={self.data}"]
+            command = [
+                "make",
+                "--no-print-directory",
+                "cluster",
+                f"PORT={self.port}",
+                f"REPLICAS={replicas}",
+                f"CLUSTER_WORKERS={workers}",
+                f"DATA={self.data}",
+            ]
         else:
             command = [
-                sys.executable, str(ROOT / "deploy" / "serve.py"), "--port", str(self.port), "--replicas", str(replicas),
-                "--workers", str(workers), "--data", str(self.data), "--access-log", "off",
+                sys.executable,
+                str(ROOT / "deploy" / "serve.py"),
+                "--port",
+                str(self.port),
+                "--replicas",
+                str(replicas),
+                "--workers",
+                str(workers),
+                "--data",
+                str(self.data),
+                "--access-log",
+                "off",
             ]
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self.wait_until(lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200, "nginx to answer")
         except BaseException:
@@ -156,9 +183,7 @@ class Front:
     def stop(self):
         """TERM to the whole group, as a terminal's Ctrl-C would send INT: make, serve.py,
         nginx and the replicas."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=60)
         self.log.close()

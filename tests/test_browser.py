@@ -42,8 +42,15 @@ def browser():
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-quic",
+            ],
         )
         yield browser
         browser.close()
@@ -259,9 +266,21 @@ def test_pages_work_without_javascript(browser, server):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("path", ["/", CQ, "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB", "/articles/no-such-bulletin/",
-                                  "/regions/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/search/?q=%E5%84%BF%E7%AB%A5&page=9",
-                                  "/zh-hant" + CQ, "/zh-hant/search/?q=%E5%84%BF%E7%AB%A5", "/years/2023/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        CQ,
+        "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB",
+        "/articles/no-such-bulletin/",
+        "/regions/",
+        "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/",
+        "/search/?q=%E5%84%BF%E7%AB%A5&page=9",
+        "/zh-hant" + CQ,
+        "/zh-hant/search/?q=%E5%84%BF%E7%AB%A5",
+        "/years/2023/",
+    ],
+)
 def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")
@@ -272,9 +291,7 @@ def test_axe_finds_no_accessibility_violation(browser, server, scheme, path):
     shot(page, f"{scheme}-{path.split('?')[0].strip('/').replace('/', '-') or 'home'}")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
-    violations = [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]
-    ]
+    violations = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result["violations"]]
     context.close()
     assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)
 
@@ -295,8 +312,12 @@ def wait_for(page, expression, timeout=5):
 def test_contents_mark_the_section_a_link_leads_to_then_follow_the_reader(browser, server, width):
     context = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=width < 600, has_touch=width < 600)
     page = context.new_page()
-    for target, entry in (("一是专班推进", "一是专班推进"), ("三是定期调度", "三是定期调度"), ("二是典型示范-p1", "二是典型示范"),
-                          ("完善四级工作网络", "完善四级工作网络")):
+    for target, entry in (
+        ("一是专班推进", "一是专班推进"),
+        ("三是定期调度", "三是定期调度"),
+        ("二是典型示范-p1", "二是典型示范"),
+        ("完善四级工作网络", "完善四级工作网络"),
+    ):
         page.goto(server.url + CQ + "#" + quote(target))
         page.wait_for_timeout(150)
         assert toc_mark(page) == entry, (width, target)

@@ -65,8 +65,9 @@ def test_a_bold_line_alone_is_a_heading_not_a_run_in(tmp_path):
 
 def test_every_block_has_an_id_and_a_permalink_out_of_the_tab_order(structured):
     section = structured.sections[1]
-    assert ('<p id="一总体要求-p1">总体要求的第一段。<a aria-label="本段的链接" class="pilcrow" href="#一总体要求-p1" '
-            'tabindex="-1"></a></p>') in section.html
+    assert (
+        '<p id="一总体要求-p1">总体要求的第一段。<a aria-label="本段的链接" class="pilcrow" href="#一总体要求-p1" tabindex="-1"></a></p>'
+    ) in section.html
     assert 'id="一总体要求-p2"' in section.html
 
 

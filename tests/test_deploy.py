@@ -1,6 +1,7 @@
 """Beyond one process: nginx in front of replicas (deploy/), as `make run` and `make cluster`
 start them, against real nginx, real gunicorns and real slow clients, on loopback."""
 
+import contextlib
 import json
 import os
 import re
@@ -30,7 +31,9 @@ def fetch(port, path, host, encoding="gzip"):
     except urllib.error.HTTPError as error:
         response = error
     with response:
-        headers = {name: response.headers.get(name) for name in ("ETag", "Last-Modified", "Content-Type", "Content-Encoding", "Cache-Control")}
+        headers = {
+            name: response.headers.get(name) for name in ("ETag", "Last-Modified", "Content-Type", "Content-Encoding", "Cache-Control")
+        }
         return response.status, headers, response.read()
 
 
@@ -89,7 +92,7 @@ def test_nginx_answers_with_compression_and_the_headers_a_cdn_needs(tmp_path, co
             assert response.headers["Content-Encoding"] == encoding
             assert response.headers["Vary"] == "Accept-Encoding"
             etag = response.headers["ETag"]
-            assert etag.strip('W/') == plain.headers["ETag"].strip("W/")  # the same validator, weak where compressed
+            assert etag.strip("W/") == plain.headers["ETag"].strip("W/")  # the same validator, weak where compressed
             revalidated = urllib.request.Request(page, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
             with pytest.raises(urllib.error.HTTPError) as answer:
                 urllib.request.urlopen(revalidated)
@@ -127,8 +130,9 @@ def wrk(url, paths, seconds, tmp_path):
         'request = function() i = (i % #paths) + 1; return wrk.format("GET", paths[i]) end\n'
     )
     env = dict(os.environ, WRK_PATHS="\n".join(paths))
-    return subprocess.Popen(["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "-s", str(script), url],
-                            env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "-s", str(script), url], env=env, stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, content):
@@ -140,15 +144,20 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
     try:
         replicas = front.replicas()
         before = json.loads(urllib.request.urlopen(front.url + "/healthz").read())["version"]
-        paths = ["/", CQ, "/articles/shenzhen-civil-affairs-2023/", f"/search/?q={quote('儿童主任')}",
-                 f"/api/search?q={quote('社会救助')}", "/feeds/atom/", "/sitemap.xml"]
+        paths = [
+            "/",
+            CQ,
+            "/articles/shenzhen-civil-affairs-2023/",
+            f"/search/?q={quote('儿童主任')}",
+            f"/api/search?q={quote('社会救助')}",
+            "/feeds/atom/",
+            "/sitemap.xml",
+        ]
 
         def watch(port):  # one replica, straight: the versions it answers, in order
             while not stop.is_set():
-                try:
+                with contextlib.suppress(OSError):
                     seen.append(json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())["version"])
-                except OSError:
-                    pass
                 time.sleep(0.05)
 
         watcher = threading.Thread(target=watch, args=(replicas[2][1],), daemon=True)
@@ -173,7 +182,7 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
         assert "滚动更新后的新段落" in urllib.request.urlopen(front.url + CQ).read().decode()
         after = versions(front)[0]
         assert set(seen) <= {before, after} and after in seen
-        assert seen[seen.index(after):] == [after] * (len(seen) - seen.index(after))  # never back to the old one
+        assert seen[seen.index(after) :] == [after] * (len(seen) - seen.index(after))  # never back to the old one
     finally:
         stop.set()  # the watcher too, should anything above fail
         front.stop()

@@ -63,8 +63,18 @@ def test_removed_file_unpublishes_its_article(content_dir):
 
 @pytest.mark.parametrize(
     "case",
-    ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "no-front-matter", "impossible-date",
-     "order-out-of-range", "key-twice", "control-character"],
+    [
+        "broken-yaml",
+        "missing-title",
+        "empty-body",
+        "unknown-key",
+        "invalid-utf8",
+        "no-front-matter",
+        "impossible-date",
+        "order-out-of-range",
+        "key-twice",
+        "control-character",
+    ],
 )
 def test_broken_file_keeps_its_last_good_version_and_the_others(content_dir, case):
     before = {a.slug: a.source_hash for a in Article.objects.all()}
@@ -247,9 +257,11 @@ def test_a_file_that_keeps_changing_through_every_attempt_changes_nothing(conten
     text = path.read_text(encoding="utf-8")
     versions = [text.replace("slug: jiangsu-social-assistance-2023", f"slug: jiangsu-{n}") for n in range(10)]
     path.write_text(versions[0], encoding="utf-8")
-    with edited_while_read(path, lambda n: n % 3 == 0 and path.write_text(versions[n // 3], encoding="utf-8")):
-        with pytest.raises(loader.ContentMoved, match="kept changing through 3 loads; nothing was changed"):
-            load_content(content_dir)
+    with (
+        edited_while_read(path, lambda n: n % 3 == 0 and path.write_text(versions[n // 3], encoding="utf-8")),
+        pytest.raises(loader.ContentMoved, match="kept changing through 3 loads; nothing was changed"),
+    ):
+        load_content(content_dir)
     assert Article.objects.filter(slug="jiangsu-social-assistance-2023").exists()
 
 
@@ -280,9 +292,7 @@ def test_loadbulletins_check_passes_on_the_real_content(capsys):
 def test_loadbulletins_command_line_check_exit_code(tmp_path):
     shutil.copy(FIXTURES / "bad" / "missing-title.md", tmp_path / "missing-title.md")
     env = site_env(tmp_path, BULLETINS_CONTENT_DIR=tmp_path)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "loadbulletins", "--check"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "manage.py", "loadbulletins", "--check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "missing-title.md:2: front matter needs a non-empty 'title'" in result.stderr
 
@@ -320,8 +330,14 @@ def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
 
     port = free_port()
     env = site_env(tmp_path, DJANGO_DEBUG=1)
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         import time
         import urllib.request
@@ -332,9 +348,10 @@ def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/articles/chongqing-yutong-shouhu/", timeout=5) as r:
                     assert "扁平化协调" in r.read().decode()
                     break
-            except OSError:
+            except OSError as error:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"runserver did not answer:\n{server.stdout.read() if server.poll() is not None else ''}")
+                    log = server.stdout.read() if server.poll() is not None else ""
+                    raise AssertionError(f"runserver did not answer:\n{log}") from error
                 time.sleep(0.2)
     finally:
         server.terminate()
@@ -377,13 +394,19 @@ def test_a_background_check_waits_for_a_load_in_another_process_and_then_checks(
             input()
         """
     )
-    holder = subprocess.Popen([sys.executable, "-c", holder_code], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code], env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     path = content_dir / JIANGSU
     path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
     checker = subprocess.Popen(
         [sys.executable, "-c", "import django; django.setup()\nfrom bulletins.loader import load_in_background\nload_in_background()"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert "another process is loading content" in checker.stdout.readline() and checker.poll() is None
     holder.communicate("\n", timeout=30)  # the other load ends (or its worker is retired)
@@ -534,8 +557,9 @@ def test_a_load_that_waits_for_another_says_so(tmp_path):
     (tmp_path / "var").mkdir()
     with open(tmp_path / "var" / "site.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as another process's load would
-        load = subprocess.Popen([sys.executable, "manage.py", "loadbulletins"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        load = subprocess.Popen(
+            [sys.executable, "manage.py", "loadbulletins"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         line = load.stdout.readline()
         assert "site.lock: another process is loading content" in line and load.poll() is None
     out, _ = load.communicate(timeout=120)

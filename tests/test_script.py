@@ -11,8 +11,15 @@ from bulletins.models import Page
 from bulletins.script import to_traditional
 
 CQ = "/articles/chongqing-yutong-shouhu/"
-TWINS = ["/", CQ, "/articles/jiangsu-social-assistance-2023/", f"/search/?q={quote('儿童主任')}", "/regions/",
-         f"/regions/{quote('重庆市')}/", f"{CQ}?hl={quote('儿童')}"]
+TWINS = [
+    "/",
+    CQ,
+    "/articles/jiangsu-social-assistance-2023/",
+    f"/search/?q={quote('儿童主任')}",
+    "/regions/",
+    f"/regions/{quote('重庆市')}/",
+    f"{CQ}?hl={quote('儿童')}",
+]
 
 
 def ids(html):
@@ -20,9 +27,11 @@ def ids(html):
 
 
 def test_text_and_what_is_read_aloud_are_converted_ids_and_targets_are_not():
-    html = ('<html lang="zh-CN"><p id="一是专班推进-p1" title="简体">儿童发展<a class="headerlink" href="#一是专班推进" '
-            'aria-label="本节的链接：一是专班推进"></a><a href="/articles/x/?hl=儿童#节">链接</a>'
-            '<a href="/api/articles/">数据</a><a href="https://example.org/">外部</a></p>')
+    html = (
+        '<html lang="zh-CN"><p id="一是专班推进-p1" title="简体">儿童发展<a class="headerlink" href="#一是专班推进" '
+        'aria-label="本节的链接：一是专班推进"></a><a href="/articles/x/?hl=儿童#节">链接</a>'
+        '<a href="/api/articles/">数据</a><a href="https://example.org/">外部</a></p>'
+    )
     assert to_traditional(html) == (
         '<html lang="zh-Hant"><p id="一是专班推进-p1" title="簡體">兒童發展<a class="headerlink" href="#一是专班推进" '
         'aria-label="本節的鏈接：一是專班推進"></a><a href="/zh-hant/articles/x/?hl=儿童#节">鏈接</a>'

@@ -220,7 +220,7 @@ def test_snippet_marks_the_words_around_the_best_match():
 
 
 def test_snippet_escapes_the_text():
-    index, quote = marks.snippet(["a<b>c 儿童 &"], {"儿童": {"儿童"}})
+    _index, quote = marks.snippet(["a<b>c 儿童 &"], {"儿童": {"儿童"}})
     assert quote == "a&lt;b&gt;c <mark>儿童</mark> &amp;"
 
 
@@ -247,11 +247,14 @@ def test_a_snippet_quotes_every_word_that_its_section_holds():
     assert "<mark>困难群众</mark>" in place.snippet and "<mark>救助</mark>" in place.snippet
 
 
-@pytest.mark.parametrize(("query", "slug", "marked", "unmarked"), [
-    ("未成年人保护", CQ, "<mark>未成年人保护</mark>", "<mark>保护</mark>"),
-    ("1365元", SZ, "<mark>1365元</mark>", "<mark>元</mark>"),
-    ("重庆儿童主任", CQ, "<mark>儿童主任</mark>", "<mark>儿童</mark>"),
-])
+@pytest.mark.parametrize(
+    ("query", "slug", "marked", "unmarked"),
+    [
+        ("未成年人保护", CQ, "<mark>未成年人保护</mark>", "<mark>保护</mark>"),
+        ("1365元", SZ, "<mark>1365元</mark>", "<mark>元</mark>"),
+        ("重庆儿童主任", CQ, "<mark>儿童主任</mark>", "<mark>儿童</mark>"),
+    ],
+)
 def test_a_word_is_marked_whole_not_in_pieces(client, query, slug, marked, unmarked):
     html_ = client.get(f"/articles/{slug}/", {"hl": query}).content.decode()
     assert marked in html_ and unmarked not in html_
@@ -324,9 +327,41 @@ def test_function_and_question_words_need_not_match():
 
 # -- queries are data, never FTS5 syntax ----------------------------------------------------
 
-FTS_SYNTAX = ['"', "*", "-", ":", ".", "%", "(", ")", "^", "+", "AND", "OR", "NOT", "NEAR", "NEAR(儿童 主任)",
-              "儿童 OR 深圳", "儿童 NOT 主任", "title_words:儿童", "{body_words}:儿童", "儿*", "-儿童", "儿童^",
-              "'", "''", ";", "--", "/*", "\\", "儿童\"主任", "1=1", "' OR 1=1 --", "\x00", "儿童\x00主任"]
+FTS_SYNTAX = [
+    '"',
+    "*",
+    "-",
+    ":",
+    ".",
+    "%",
+    "(",
+    ")",
+    "^",
+    "+",
+    "AND",
+    "OR",
+    "NOT",
+    "NEAR",
+    "NEAR(儿童 主任)",
+    "儿童 OR 深圳",
+    "儿童 NOT 主任",
+    "title_words:儿童",
+    "{body_words}:儿童",
+    "儿*",
+    "-儿童",
+    "儿童^",
+    "'",
+    "''",
+    ";",
+    "--",
+    "/*",
+    "\\",
+    '儿童"主任',
+    "1=1",
+    "' OR 1=1 --",
+    "\x00",
+    "儿童\x00主任",
+]
 
 
 @pytest.mark.parametrize("query", FTS_SYNTAX)
@@ -372,7 +407,7 @@ def test_search_page_lists_each_bulletin_once_with_links_to_its_places(client):
 
 def test_result_headings_lead_with_the_section_the_bulletin_and_region_below(client):
     html_ = client.get("/search/", {"q": "扁平化协调"}).content.decode()
-    result = html_[html_.index('<li class="result"'):html_.index("</li>", html_.index('<li class="result"'))]
+    result = html_[html_.index('<li class="result"') : html_.index("</li>", html_.index('<li class="result"'))]
     assert re.search(r"<h2><a [^>]*>一是专班推进。</a></h2>", result)
     meta = re.search(r'<p class="result-meta">(.*?)</p>', result, re.S).group(1)
     assert '<span class="result-bulletin">重庆启动' in meta and '<span class="result-region">重庆市</span>' in meta
@@ -515,10 +550,24 @@ def test_api_limit_defaults_to_ten_and_is_capped(client):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"q": ""}, {"q": "  "}, {"q": "儿童" * 60}, {"q": "儿童", "limit": "x"}, {"q": "儿童", "limit": "0"},
-     {"q": "儿童", "limit": "-1"}, {"q": "儿童", "offset": "-5"}, {"q": "儿童", "offset": "1e3"},
-     {"q": "儿童", "offset": "99999999999999999999"}, {"q": "，。！"}, {"q": "\x07"},
-     {"q": "儿童", "limit": "１"}, {"q": "儿童", "limit": "1_0"}, {"q": "儿童", "limit": "+5"}, {"q": "儿童", "offset": " 5"}],
+    [
+        {},
+        {"q": ""},
+        {"q": "  "},
+        {"q": "儿童" * 60},
+        {"q": "儿童", "limit": "x"},
+        {"q": "儿童", "limit": "0"},
+        {"q": "儿童", "limit": "-1"},
+        {"q": "儿童", "offset": "-5"},
+        {"q": "儿童", "offset": "1e3"},
+        {"q": "儿童", "offset": "99999999999999999999"},
+        {"q": "，。！"},
+        {"q": "\x07"},
+        {"q": "儿童", "limit": "１"},
+        {"q": "儿童", "limit": "1_0"},
+        {"q": "儿童", "limit": "+5"},
+        {"q": "儿童", "offset": " 5"},
+    ],
 )
 def test_api_bad_input_is_a_400_with_a_json_error(client, params):
     response = client.get("/api/search", params)
@@ -531,9 +580,45 @@ def test_invalid_utf8_in_the_url_is_not_an_error(client):
         assert client.get(url).status_code in (200, 400, 404)
 
 
-OUR_TAGS = {"html", "head", "meta", "title", "link", "body", "a", "header", "div", "form", "label", "input",
-            "button", "main", "h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "mark", "nav", "span", "footer", "s",
-            "section", "article", "time", "script", "details", "summary", "dl", "dt", "dd", "aside"}
+OUR_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "link",
+    "body",
+    "a",
+    "header",
+    "div",
+    "form",
+    "label",
+    "input",
+    "button",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "mark",
+    "nav",
+    "span",
+    "footer",
+    "s",
+    "section",
+    "article",
+    "time",
+    "script",
+    "details",
+    "summary",
+    "dl",
+    "dt",
+    "dd",
+    "aside",
+}
 
 
 class TagCollector(HTMLParser):
@@ -557,7 +642,7 @@ def assert_only_our_markup(html):
 
 
 HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=120) | st.sampled_from(
-    FTS_SYNTAX + ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "😀儿童😀", "\u202e儿童", "儿童\r\n主任"]
+    [*FTS_SYNTAX, "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "😀儿童😀", "\u202e儿童", "儿童\r\n主任"]
 )
 
 
@@ -588,7 +673,10 @@ def test_article_highlight_never_fails_and_never_echoes_markup(client, hl):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40) | st.from_regex(r"[0-9.%‰，a-zＡ-Ｚ０-９儿童、]{0,20}", fullmatch=True))
+@given(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+    | st.from_regex(r"[0-9.%‰，a-zＡ-Ｚ０-９儿童、]{0,20}", fullmatch=True)
+)
 def test_searchable_text_is_what_the_marks_map_back_to(value):
     stream, offsets = text.searchable_with_offsets(value)
     assert stream == text.searchable(value)
@@ -640,7 +728,8 @@ def test_searches_during_loads_answer_from_one_version(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content)
-    result = subprocess.run([sys.executable, "-c", SEARCH_DURING_LOADS, str(content)], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", SEARCH_DURING_LOADS, str(content)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[200]", result.stderr[-3000:]

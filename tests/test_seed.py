@@ -17,7 +17,7 @@ def seed_bulletins():
     """The seed's three bulletins: (title, body text with all white space removed)."""
     text = (FIXTURES / "seed.txt").read_text(encoding="utf-8")
     parts = re.split(r"^#{1,2} (.+)$", text, flags=re.M)[1:]
-    return [(title, re.sub(r"\s+", "", body)) for title, body in zip(parts[::2], parts[1::2])]
+    return [(title, re.sub(r"\s+", "", body)) for title, body in zip(parts[::2], parts[1::2], strict=False)]
 
 
 def sentences(text):

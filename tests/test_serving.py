@@ -4,8 +4,8 @@ restarts and bad content."""
 import os
 import random
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -13,8 +13,8 @@ import time
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from django.utils.http import http_date
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulletins.loader import load_content
@@ -173,10 +173,15 @@ def test_health_check_answers_503_when_search_cannot_answer(client, settings, tm
 
 
 def test_deploy_check_passes_with_https_settings(tmp_path):
-    env = site_env(tmp_path, DJANGO_HTTPS=1, DJANGO_SECRET_KEY="k" * 10 + "-9f2c7a1e4b8d3f6a0c5e2b7d9a4f1c8e3b6d0a2f5c",
-                   DJANGO_ALLOWED_HOSTS="bulletins.example.org")
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    env = site_env(
+        tmp_path,
+        DJANGO_HTTPS=1,
+        DJANGO_SECRET_KEY="k" * 10 + "-9f2c7a1e4b8d3f6a0c5e2b7d9a4f1c8e3b6d0a2f5c",
+        DJANGO_ALLOWED_HOSTS="bulletins.example.org",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout and "WARNING" not in result.stdout
 
@@ -190,9 +195,29 @@ def test_secret_key_is_required_beyond_loopback(tmp_path):
 
 # -- fuzzing every URL and parameter --------------------------------------------------------
 
-PATHS = st.sampled_from(["/", CQ, JS, "/search/", "/api/search", "/healthz", "/articles/", "/static/",
-                         "/articles/{}/", "/{}", "/search/{}", "/static/bulletins/{}", "/feeds/atom/", "/feeds/rss/",
-                         "/sitemap.xml", "/robots.txt", "/api/articles/", "/api/articles/{}/", "/feeds/{}/"])
+PATHS = st.sampled_from(
+    [
+        "/",
+        CQ,
+        JS,
+        "/search/",
+        "/api/search",
+        "/healthz",
+        "/articles/",
+        "/static/",
+        "/articles/{}/",
+        "/{}",
+        "/search/{}",
+        "/static/bulletins/{}",
+        "/feeds/atom/",
+        "/feeds/rss/",
+        "/sitemap.xml",
+        "/robots.txt",
+        "/api/articles/",
+        "/api/articles/{}/",
+        "/feeds/{}/",
+    ]
+)
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 PARAMS = st.dictionaries(st.sampled_from(["q", "limit", "offset", "page", "region", "hl", "p", "format"]), TEXT, max_size=5)
 ACCEPT = st.sampled_from(["*/*", "application/json", "text/html", "", "garbage/;;", "text/html;q=abc"])
@@ -200,8 +225,9 @@ ACCEPT = st.sampled_from(["*/*", "application/json", "text/html", "", "garbage/;
 
 @pytest.mark.django_db
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=PATHS, segment=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30),
-       params=PARAMS, accept=ACCEPT)
+@given(
+    path=PATHS, segment=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30), params=PARAMS, accept=ACCEPT
+)
 def test_no_url_or_parameter_makes_a_500(client, path, segment, params, accept):
     url = path.format(segment.replace("?", "").replace("#", "")) if "{}" in path else path
     response = client.get(url, params, HTTP_ACCEPT=accept)
@@ -228,7 +254,7 @@ def test_four_workers_on_an_empty_database_load_once(tmp_path, server_content):
             log.count("content load:") - 1
         )
         assert "Traceback" not in log and " ERROR " not in log
-        status, body, _ = server.get("/healthz")
+        _status, body, _ = server.get("/healthz")
         assert '"articles": 3' in body
     finally:
         server.stop()
@@ -293,6 +319,7 @@ def test_a_database_deleted_under_the_site_is_rebuilt_after_a_reload(tmp_path, s
             path.unlink()
         server.reload()
         paths = ["/healthz", JS, "/", "/search/?q=%E5%84%BF%E7%AB%A5%E4%B8%BB%E4%BB%BB"]
+
         # A retiring worker may remove the new database's write-ahead log by name as it closes:
         # a worker that then meets a missing table answers 503, reopens the file and rebuilds.
         def rebuilt():
@@ -371,8 +398,10 @@ def test_a_database_damaged_under_the_site_answers_503_then_repairs_itself(tmp_p
             db.execute("DROP TABLE bulletins_section")  # what a damaged file or a stray hand may do
         status, body, headers = server.get("/api/articles/jiangsu-social-assistance-2023/")
         assert status == 503 and "正在重建" in body and headers.get("Retry-After") == "5"
-        server.wait_until(lambda: all(server.get(p)[0] == 200 for p in ["/api/articles/jiangsu-social-assistance-2023/", "/healthz"] * 3),
-                          "the repaired site")
+        server.wait_until(
+            lambda: all(server.get(p)[0] == 200 for p in ["/api/articles/jiangsu-social-assistance-2023/", "/healthz"] * 3),
+            "the repaired site",
+        )
         assert "cannot be read" in server.output() and "moved aside" in server.output()
         assert list((tmp_path / "var").glob("site.sqlite3.broken-*"))
     finally:
@@ -403,8 +432,18 @@ def test_servers_built_from_the_same_content_at_different_times_answer_alike(tmp
     import json
 
     slugs = ["jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023"]
-    urls = ["/", "/robots.txt", "/sitemap.xml", "/sitemap-home.xml", "/sitemap-articles.xml", "/feeds/atom/", "/feeds/rss/",
-            "/api/articles/", "/search/", "/nowhere/"]
+    urls = [
+        "/",
+        "/robots.txt",
+        "/sitemap.xml",
+        "/sitemap-home.xml",
+        "/sitemap-articles.xml",
+        "/feeds/atom/",
+        "/feeds/rss/",
+        "/api/articles/",
+        "/search/",
+        "/nowhere/",
+    ]
     urls += [f"/articles/{slug}/" for slug in slugs] + [f"/api/articles/{slug}/" for slug in slugs]
     for query in ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%"):
         urls += [f"/search/?q={quote(query)}", f"/api/search?q={quote(query)}", f"/articles/{slugs[1]}/?hl={quote(query)}"]

@@ -1,8 +1,8 @@
 """bulletins.views: the pages a reader gets, through the real URL conf and templates."""
 
 import re
-from urllib.parse import quote
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 
@@ -17,11 +17,19 @@ def test_home_lists_the_bulletins_in_order_with_their_metadata(client):
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    positions = [html.index(f'href="/articles/{slug}/"') for slug in (
-        "jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023")]
+    positions = [
+        html.index(f'href="/articles/{slug}/"')
+        for slug in ("jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023")
+    ]
     assert positions == sorted(positions)
-    for expected in ("江苏省", "来源：江苏省民政厅", "本报记者 皮磊", "重庆市", "深圳市",
-                     "2月24日，江苏省召开2023年全省社会救助工作会议。"):
+    for expected in (
+        "江苏省",
+        "来源：江苏省民政厅",
+        "本报记者 皮磊",
+        "重庆市",
+        "深圳市",
+        "2月24日，江苏省召开2023年全省社会救助工作会议。",
+    ):
         assert expected in html
 
 
@@ -31,7 +39,7 @@ def test_article_page_shows_title_metadata_toc_and_text(client):
     # 本报 names no paper here: the text gives none, and the page says so rather than guess one.
     assert '<dd class="byline">本报记者 皮磊<span class="outlet-unknown">（原文未注明报纸名称）</span></dd>' in html
     start = html.index('<nav class="toc"')
-    toc = html[start:html.index("</nav>", start)]
+    toc = html[start : html.index("</nav>", start)]
     assert toc.count("<li") == 9 and 'href="#一是专班推进"' in toc
     assert "扁平化协调" in html
 
@@ -53,16 +61,16 @@ def test_every_paragraph_has_an_id(client):
 def test_attribution_closes_the_article(client):
     html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
     assert '<p class="attribution">（据江苏省民政厅）</p>' in html
-    assert "<nav class=\"toc\"" not in html  # no sections, no table of contents
+    assert '<nav class="toc"' not in html  # no sections, no table of contents
 
 
 def test_provenance_shows_each_fact_once_with_what_it_dates(client):
     html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
-    block = html[html.index('<dl class="provenance">'):html.index("</dl>")]
+    block = html[html.index('<dl class="provenance">') : html.index("</dl>")]
     assert f'<dt>地区</dt><dd class="region"><a href="/regions/{quote("江苏省")}/">江苏省</a></dd>' in block
     assert '<dt>会议日期</dt><dd><time datetime="2023-02-24">2023年2月24日</time></dd>' in block
     assert '<dt>收录日期</dt><dd><time datetime="2026-11-30">2026年11月30日</time></dd>' in block
-    main = html[html.index("<main"):html.index("</main>")]
+    main = html[html.index("<main") : html.index("</main>")]
     assert main.count("（据江苏省民政厅）") == 1 and "来源" not in main  # the text's own line, not a second 来源
     chongqing = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
     assert "<dt>署名</dt>" in chongqing and "会议日期" not in chongqing  # the text dates nothing
@@ -103,7 +111,9 @@ def test_home_pages_through_a_large_archive(client, content_dir, settings):
     from bulletins.loader import load_content
 
     for n in range(4, 8):
-        (content_dir / f"0{n}-extra.md").write_text(f"---\ntitle: 补充公报{n}\nslug: extra-{n}\norder: {n}\n---\n\n正文。\n", encoding="utf-8")
+        (content_dir / f"0{n}-extra.md").write_text(
+            f"---\ntitle: 补充公报{n}\nslug: extra-{n}\norder: {n}\n---\n\n正文。\n", encoding="utf-8"
+        )
     load_content(content_dir)
     settings.BULLETINS_PER_PAGE = 3
     first = client.get("/").content.decode()

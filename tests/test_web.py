@@ -188,5 +188,5 @@ def test_related_bulletins_share_key_words_and_never_name_themselves(client):
     traditional = client.get("/api/articles/chongqing-yutong-shouhu/related", {"script": "hant"}).json()["related"]
     assert [item["slug"] for item in traditional] == [item["slug"] for item in related]
     assert all("/zh-hant/articles/" in item["url"] for item in traditional)
-    assert any(a["title"] != b["title"] for a, b in zip(related, traditional))  # 江苏省 → 江蘇省, 会议 → 會議
+    assert any(a["title"] != b["title"] for a, b in zip(related, traditional, strict=False))  # 江苏省 → 江蘇省, 会议 → 會議
     assert client.get("/api/articles/nothing-here/related").status_code == 404

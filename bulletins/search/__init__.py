@@ -43,7 +43,7 @@ class Entry:
     url: str
     places: list
     more: int
-    title: Markup = Markup("")
+    title: Markup = field(default_factory=Markup)
 
 
 @dataclass

@@ -84,15 +84,22 @@ def documents(article, sections):
         title, body = searchable(section.title), searchable(section.text.replace("\n", " "))
         own += [title, body]
         doc = tantivy.Document(
-            section_id=section.pk, stable=stable(article.slug, section.position), article_id=article.pk,
-            region=article.region, lift=meta,
+            section_id=section.pk,
+            stable=stable(article.slug, section.position),
+            article_id=article.pk,
+            region=article.region,
+            lift=meta,
         )
         for name, value in (("title", title), ("body", body)):
             if value:
                 doc.add_text(name, value)
         yield doc
     yield tantivy.Document(
-        section_id=0, stable=stable(article.slug, 0), article_id=article.pk, region=article.region, meta=meta,
+        section_id=0,
+        stable=stable(article.slug, 0),
+        article_id=article.pk,
+        region=article.region,
+        meta=meta,
         alltext=[s for s in own if s],
     )
 

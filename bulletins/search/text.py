@@ -126,7 +126,7 @@ def words(term):
     merged = []
     for kind, word in pieces:
         ascii_here = kind == "word" and ASCII_WORD.match(word)
-        joins = ascii_here or merged and merged[-1][0] == "ascii"
+        joins = ascii_here or (merged and merged[-1][0] == "ascii")
         if merged and joins and (merged[-1][0] != "figure" or ascii_here):
             merged[-1] = ("ascii" if ascii_here else "word", merged[-1][1] + word)
         else:
