@@ -3,20 +3,20 @@
 The app is imported once, in the master, and the workers are forked from it: they share its
 memory and answer from the moment they exist, however many start on how few cores. Each
 worker then checks content/ in a thread of its own (one does the work; see
-bulletins.loader.load_at_startup). That is also how a graceful reload (HUP) publishes changed
+bulletins.startup). That is also how a graceful reload (HUP) publishes changed
 content: its new workers are forked from the master, which does not import the app again, so
 a change of code needs a restart.
 """
 
-import os
+from bulletins import startup
 
 preload_app = True
 # The scheme comes from Django alone: SECURE_PROXY_SSL_HEADER trusts X-Forwarded-Proto under
 # DJANGO_HTTPS only. gunicorn would otherwise honour it from any client on loopback.
 secure_scheme_headers = {}
 
-# Read by bulletins/wsgi.py in the master: check content/ after the fork, in the workers.
-os.environ["BULLETINS_CHECK_AFTER_FORK"] = "1"
+# The master loads the app but forks the workers: they check content/ after the fork, not it.
+startup.forked_workers()
 
 
 def on_starting(server):
@@ -39,6 +39,4 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    from bulletins.loader import check_in_background
-
-    check_in_background()
+    startup.check_in_background()

@@ -33,7 +33,7 @@ def child(step):
     django.setup()
     from django.conf import settings
 
-    from bulletins import content, loader
+    from bulletins import content, loader, startup
 
     if step == "full":
         import resource
@@ -55,7 +55,7 @@ def child(step):
         figures = {"floor": floor, "seconds": seconds, "characters": characters, "before_mb": before_mb, "peak_mb": peak_mb}
     else:
         start = time.perf_counter()
-        report = loader.migrate_and_load()
+        report = startup.migrate_and_load()
         figures = {"seconds": time.perf_counter() - start}
     figures.update(loaded=len(report.loaded), rendered=report.rendered, unchanged=len(report.unchanged))
     print(json.dumps(figures))

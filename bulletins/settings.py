@@ -1,35 +1,26 @@
 """Settings for the bulletins site.
 
-Everything an operator may change comes from an environment variable, with a default that
-works on a laptop: `make run` serves production settings on loopback with no set-up.
+What an operator may change is declared once, in bulletins.conf, each environment variable
+with its default and its help; this file reads the values from there.
 """
-
-import os
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from . import conf
 
+BASE_DIR = conf.BASE_DIR
+try:
+    ENV = conf.read()
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 
-def env_flag(name, default=False):
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name, default):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_flag("DJANGO_DEBUG")
-HTTPS = env_flag("DJANGO_HTTPS")
+DEBUG = ENV["DJANGO_DEBUG"]
+HTTPS = ENV["DJANGO_HTTPS"]
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = ENV["DJANGO_ALLOWED_HOSTS"]
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = ENV["DJANGO_SECRET_KEY"]
 if not SECRET_KEY:
     if not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
         raise ImproperlyConfigured(
@@ -81,11 +72,10 @@ TEMPLATES = [
     },
 ]
 
-DATA_DIR = Path(os.environ.get("BULLETINS_DATA_DIR", BASE_DIR / "var"))
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": Path(os.environ.get("BULLETINS_DB_PATH", DATA_DIR / "bulletins.sqlite3")),
+        "NAME": ENV["BULLETINS_DB_PATH"],
         "OPTIONS": {
             # WAL lets readers go on reading while a load writes; IMMEDIATE makes concurrent
             # loaders queue for the write lock instead of failing half-way.
@@ -97,37 +87,24 @@ DATABASES = {
         # than answering from a stored page.
         "CONN_MAX_AGE": None,
         "CONN_HEALTH_CHECKS": True,
-        "TEST": {"NAME": os.environ.get("BULLETINS_TEST_DB_PATH") or None},
     }
 }
 # SQLite creates the file but not its folder; every command may be the first to connect.
 DATABASES["default"]["NAME"].parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A bulletin file larger than this is refused with its name: no bulletin comes near it.
-BULLETINS_MAX_FILE_BYTES = int(os.environ.get("BULLETINS_MAX_FILE_BYTES") or 2 * 2**20)
-# Likewise a bulletin of more paragraphs and headings than this, refused with the line of the first too many.
-BULLETINS_MAX_BLOCKS = int(os.environ.get("BULLETINS_MAX_BLOCKS") or 5000)
-# A search that takes longer than this (milliseconds of work) answers 503 with a clear message.
-BULLETINS_SEARCH_BUDGET_MS = int(os.environ.get("BULLETINS_SEARCH_BUDGET_MS") or 2000)
-# An empty content/ is refused, so that an unmounted folder does not unpublish the archive;
-# set this to 1 to unpublish everything on purpose.
-BULLETINS_ALLOW_EMPTY = env_flag("BULLETINS_ALLOW_EMPTY")
-# The search index's versions: beside the database, of which it is a part (bulletins.search.index).
-BULLETINS_INDEX_DIR = Path(os.environ.get("BULLETINS_INDEX_DIR") or DATABASES["default"]["NAME"].with_suffix(".index"))
-# Index versions kept on disk: at least the published one and the one before it.
-BULLETINS_INDEX_KEEP = max(2, int(os.environ.get("BULLETINS_INDEX_KEEP") or 2))
-# Where the Markdown bulletins live; the loader publishes exactly what is here.
-BULLETINS_CONTENT_DIR = Path(os.environ.get("BULLETINS_CONTENT_DIR", BASE_DIR / "content"))
-# The public address, such as https://gongbao.example.cn, for canonical and Open Graph URLs.
-# Pages are rendered once at load, not per request, so it cannot come from the Host header;
-# without it, canonical links are paths and pages carry no og:url.
-BULLETINS_SITE_URL = os.environ.get("BULLETINS_SITE_URL", "").rstrip("/")
-# Processes a large load parses and segments in; 1 keeps every load in one process.
-# Load jieba's dictionary in gunicorn's master before it listens, at every start (see
-# gunicorn.conf.py); deploy/serve.py sets it for the replicas behind nginx.
-BULLETINS_WARM_START = env_flag("BULLETINS_WARM_START")
-BULLETINS_LOAD_PROCESSES = int(os.environ.get("BULLETINS_LOAD_PROCESSES") or os.cpu_count() or 1)
+BULLETINS_MAX_FILE_BYTES = ENV["BULLETINS_MAX_FILE_BYTES"]
+BULLETINS_MAX_BLOCKS = ENV["BULLETINS_MAX_BLOCKS"]
+BULLETINS_SEARCH_BUDGET_MS = ENV["BULLETINS_SEARCH_BUDGET_MS"]
+BULLETINS_ALLOW_EMPTY = ENV["BULLETINS_ALLOW_EMPTY"]
+BULLETINS_INDEX_DIR = ENV["BULLETINS_INDEX_DIR"]
+BULLETINS_INDEX_KEEP = ENV["BULLETINS_INDEX_KEEP"]
+BULLETINS_CONTENT_DIR = ENV["BULLETINS_CONTENT_DIR"]
+# Pages are rendered once at load, not per request, so the public address cannot come from
+# the Host header.
+BULLETINS_SITE_URL = ENV["BULLETINS_SITE_URL"].rstrip("/")
+BULLETINS_WARM_START = ENV["BULLETINS_WARM_START"]
+BULLETINS_LOAD_PROCESSES = ENV["BULLETINS_LOAD_PROCESSES"]
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 
@@ -138,7 +115,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("BULLETINS_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = ENV["BULLETINS_STATIC_ROOT"]
 STORAGES = {
     "staticfiles": {"BACKEND": "bulletins.staticfiles.StaticFilesStorage"},
 }
@@ -147,12 +124,12 @@ STORAGES = {
 # renders them anew.
 WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_MAX_AGE = 3600  # unhashed names only; hashed ones are cached for a year, immutable
-# How long browsers may keep a page before revalidating it (ETag, Last-Modified), and a CDN or
-# other shared cache (s-maxage). A shared cache may also answer from a stale copy for a minute
-# while it revalidates, and for a day while no replica answers.
-PAGE_MAX_AGE = int(os.environ.get("BULLETINS_PAGE_MAX_AGE", "300"))
-SHARED_MAX_AGE = int(os.environ.get("BULLETINS_SHARED_MAX_AGE") or PAGE_MAX_AGE)
-PAGE_CACHE_CONTROL = f"public, max-age={PAGE_MAX_AGE}, s-maxage={SHARED_MAX_AGE}, stale-while-revalidate=60, stale-if-error=86400"
+# A shared cache may also answer from a stale copy for a minute while it revalidates, and for
+# a day while no replica answers.
+PAGE_CACHE_CONTROL = (
+    f"public, max-age={ENV['BULLETINS_PAGE_MAX_AGE']}, s-maxage={ENV['BULLETINS_SHARED_MAX_AGE']}, "
+    "stale-while-revalidate=60, stale-if-error=86400"
+)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

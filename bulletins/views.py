@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
-from . import loader, pages, script, search
+from . import pages, script, search, startup
 from .models import Article, ContentState, Page
 
 logger = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def healthz(request):
         state = ContentState.current()
     except DatabaseError as error:
         connection.close()
-        loader.repair_in_background()
+        startup.repair_in_background()
         return JsonResponse({"status": "error", "error": f"the database cannot be read: {error}"}, status=503)
     if state is None:
         return JsonResponse({"status": "loading"}, status=503)
@@ -306,7 +306,7 @@ def server_error(request):
     and starts its repair in this process, so the site converges without a manual step."""
     if isinstance(sys.exc_info()[1], DatabaseError):
         connection.close()  # the next request opens the file as it is now
-        loader.repair_in_background()
+        startup.repair_in_background()
         response = HttpResponse("内容正在重建，请稍后再试。\n", status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
         return response

@@ -388,7 +388,7 @@ def test_a_background_check_waits_for_a_load_in_another_process_and_then_checks(
         """
         import django
         django.setup()
-        from bulletins.loader import exclusive_lock
+        from bulletins.startup import exclusive_lock
         with exclusive_lock():
             print("held", flush=True)
             input()
@@ -401,7 +401,7 @@ def test_a_background_check_waits_for_a_load_in_another_process_and_then_checks(
     path = content_dir / JIANGSU
     path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
     checker = subprocess.Popen(
-        [sys.executable, "-c", "import django; django.setup()\nfrom bulletins.loader import load_in_background\nload_in_background()"],
+        [sys.executable, "-c", "import django; django.setup()\nfrom bulletins.startup import load_in_background\nload_in_background()"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -421,7 +421,7 @@ def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
         import django
         django.setup()
         from django.db import connection
-        from bulletins.loader import migrations_pending
+        from bulletins.startup import migrations_pending
         print(migrations_pending())
         from django.core.management import call_command
         call_command("migrate", verbosity=0)

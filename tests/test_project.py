@@ -1,12 +1,17 @@
-"""The project itself: what it imports is what pyproject.toml declares."""
+"""The project itself: what it imports is what pyproject.toml declares; what an operator may
+set is declared once, and the README says the same."""
 
 import ast
+import re
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
+
+from bulletins import conf
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -52,3 +57,46 @@ def test_the_tests_and_benchmarks_import_only_declared_distributions():
 
 def test_a_distribution_left_undeclared_is_found():
     assert undeclared({"markupsafe", "json"}, ["Django"]) == {"markupsafe"}
+
+
+def readme_settings_table():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("| variable | default | meaning |")
+    return text[start : text.index("\n\n", start) + 1]
+
+
+def test_the_readme_settings_table_is_the_declaration_written_out():
+    assert readme_settings_table() == conf.table(), "paste the output of `python -m bulletins.conf` into the README"
+
+
+def environment_reads(text):
+    """The variables that code reads with os.environ.get(...), os.environ[...] or os.getenv(...)."""
+    return set(re.findall(r"""(?:environ\.get\(|environ\[|getenv\()\s*["']([A-Z_]+)["']""", text))
+
+
+def test_the_site_reads_no_environment_variable_that_is_not_declared():
+    read = set()
+    for path in [*(ROOT / "bulletins").rglob("*.py"), *(ROOT / "deploy").rglob("*.py"), ROOT / "gunicorn.conf.py"]:
+        read |= environment_reads(path.read_text(encoding="utf-8"))
+    assert read - {option.variable for option in conf.OPTIONS} == set()
+    assert environment_reads('x = os.environ.get("A_B") or os.environ["C"]') == {"A_B", "C"}
+
+
+def test_defaults_apply_when_a_variable_is_unset_or_empty():
+    values = conf.read({"BULLETINS_DATA_DIR": "/srv/gongbao", "BULLETINS_SITE_URL": ""})
+    assert values["BULLETINS_DB_PATH"] == Path("/srv/gongbao/bulletins.sqlite3")
+    assert values["BULLETINS_INDEX_DIR"] == Path("/srv/gongbao/bulletins.index")
+    assert values["BULLETINS_SITE_URL"] == ""
+    assert values["BULLETINS_SHARED_MAX_AGE"] == values["BULLETINS_PAGE_MAX_AGE"] == 300
+
+
+def test_values_are_parsed_by_kind_and_held_to_their_minimum():
+    values = conf.read({"DJANGO_DEBUG": "Yes", "DJANGO_ALLOWED_HOSTS": " a.example , b.example,", "BULLETINS_INDEX_KEEP": "1"})
+    assert values["DJANGO_DEBUG"] is True
+    assert values["DJANGO_ALLOWED_HOSTS"] == ["a.example", "b.example"]
+    assert values["BULLETINS_INDEX_KEEP"] == 2
+
+
+def test_a_number_that_is_not_one_is_refused_with_the_variable_named():
+    with pytest.raises(ValueError, match="BULLETINS_MAX_BLOCKS must be a whole number, not 'many'"):
+        conf.read({"BULLETINS_MAX_BLOCKS": "many"})

@@ -693,7 +693,8 @@ from pathlib import Path
 import django
 django.setup()
 from django.test import Client
-from bulletins.loader import load_content, migrate_and_load
+from bulletins.loader import load_content
+from bulletins.startup import migrate_and_load
 
 migrate_and_load()
 article = Path(sys.argv[1]) / "02-chongqing-yutong-shouhu.md"

@@ -413,7 +413,7 @@ import hashlib, json, sys
 import django
 django.setup()
 from django.test import Client
-from bulletins.loader import migrate_and_load
+from bulletins.startup import migrate_and_load
 migrate_and_load()
 client = Client(HTTP_HOST="localhost")
 answers = {}

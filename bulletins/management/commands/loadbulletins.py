@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bulletins.loader import check_content, migrate_and_load
+from bulletins.loader import check_content
+from bulletins.startup import migrate_and_load
 
 
 class Command(BaseCommand):
