@@ -1,17 +1,13 @@
-"""What every response of a public, read-only site needs: methods, security headers, caching."""
+"""What every response of a public, read-only site needs: methods, security headers, script,
+compression, and stored pages answered before any view."""
 
-import hashlib
 import re
 
-from django.conf import settings
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
 
 from . import script
-from .models import ContentState, Page
-from .pages import ARTICLE_PATH, intact, release, stored_page_response
+from .pages import ARTICLE_PATH, stored_answer
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -98,7 +94,8 @@ class TraditionalScriptMiddleware:
 
 
 class StoredPageMiddleware:
-    """Answers article pages from their stored bytes, as whitenoise answers static files.
+    """The one place that answers article pages from their stored bytes, as whitenoise answers
+    static files.
 
     Before URL resolution and the middleware below, which such bytes do not need: one query
     and the answer. A request with ?hl=, or for a page not stored, goes on to the view.
@@ -112,9 +109,9 @@ class StoredPageMiddleware:
         match = self.article_path.match(request.path_info)
         if match and not (request.META.get("QUERY_STRING") and "hl" in request.GET):
             request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
-            page = Page.objects.for_slug(match["slug"], traditional=script.in_traditional(request))
-            if page is not None and intact(page):  # a damaged one goes to the view, which repairs it
-                return stored_page_response(request, *page)
+            response = stored_answer(request, match["slug"])
+            if response is not None:
+                return response
         return self.get_response(request)
 
 
@@ -124,44 +121,3 @@ class GZipMiddleware(gzip.GZipMiddleware):
     bytes."""
 
     max_random_bytes = 0
-
-
-class ContentCachingMiddleware:
-    """ETag and Last-Modified from the published content (its version, and its last change as
-    the content dates it), and 304 for a page that exists.
-
-    A page is a function of the content version, the release, the URL and, where absolute URLs
-    follow the request (no BULLETINS_SITE_URL), the scheme and host, so the validators are
-    computed from those alone. The answer is made before it is compared, so that a URL that
-    would answer 404 or 400 does so, never 304 (RFC 9110 §13.2.1). Static files are left to
-    whitenoise, and views marked `validates_itself` (stored article pages) to themselves.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        validators = getattr(request, "content_validators", None)
-        if validators and response.status_code == 200:
-            etag, last_modified = validators
-            response.headers["ETag"] = etag
-            if last_modified:  # 0: the content dates it nowhere
-                response.headers["Last-Modified"] = http_date(last_modified)
-            response.headers["Cache-Control"] = settings.PAGE_CACHE_CONTROL
-            response = get_conditional_response(request, etag=etag, last_modified=last_modified or None, response=response)
-        elif response.status_code == 404:
-            patch_cache_control(response, public=True, max_age=60)
-        return response
-
-    def process_view(self, request, view, args, kwargs):
-        if getattr(view, "validates_itself", False) or request.path == "/healthz":
-            return None
-        published = ContentState.published()
-        if published is None:
-            return None
-        version, updated = published
-        where = "" if settings.BULLETINS_SITE_URL else f"{request.scheme}://{request.get_host()}"
-        tag = hashlib.sha256(f"{version}|{release()}|{where}|{request.get_full_path()}".encode()).hexdigest()[:32]
-        request.content_validators = (f'"{tag}"', updated)
-        return None

@@ -9,6 +9,7 @@ changed, none; after one file changed, its page, and its neighbours' if its titl
 import gzip
 import hashlib
 import html as html_module
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from .models import Article, Page
 from .search import marks
 from .search.text import searchable
 
+logger = logging.getLogger(__name__)
 RELEASE_SUFFIXES = {".py", ".html", ".txt"}
 # An article's URL, for urls.py and for StoredPageMiddleware alike.
 ARTICLE_PATH = r"^articles/(?P<slug>[-a-zA-Z0-9_]+)/$"
@@ -184,6 +186,26 @@ def store_pages(stale):
         update_fields=["key", "etag", "last_modified", "html", "html_gzip", "hant_etag", "hant_html", "hant_gzip"],
     )
     return len(rows)
+
+
+def stored_page(slug, traditional=False):
+    """Page.objects.for_slug(), but a page found damaged is rendered and stored again first."""
+    page = Page.objects.for_slug(slug, traditional)
+    if page is not None and not intact(page):
+        logger.error("the stored page of %s is damaged: rendering and storing it again", slug)
+        article = Article.objects.filter(slug=slug).first()
+        if article is None:
+            return None
+        store_page_of(article)
+        page = Page.objects.for_slug(slug, traditional)
+    return page
+
+
+def stored_answer(request, slug):
+    """The stored page of `slug` as the request asks for it (simplified or traditional), or None
+    when none is stored."""
+    page = stored_page(slug, script.in_traditional(request))
+    return stored_page_response(request, *page) if page is not None else None
 
 
 def stored_page_response(request, etag, last_modified, html, html_gzip):

@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "bulletins.middleware.StoredPageMiddleware",
     "bulletins.middleware.GZipMiddleware",
     "bulletins.middleware.TraditionalScriptMiddleware",
-    "bulletins.middleware.ContentCachingMiddleware",
+    "bulletins.caching.NotFoundCachingMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 

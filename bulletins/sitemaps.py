@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 
+from .caching import conditional
 from .models import Article
 
 
@@ -46,6 +47,7 @@ class HomeSitemap(UnderSiteUrl, Sitemap):
 SITEMAPS = {"home": HomeSitemap, "articles": ArticleSitemap}
 
 
+@conditional
 def index(request):
     """Django's sitemap index, its locations under BULLETINS_SITE_URL when it is set."""
     response = sitemap_views.index(request, SITEMAPS, sitemap_url_name="sitemap-section")
@@ -58,5 +60,6 @@ def index(request):
     return response
 
 
+@conditional
 def section(request, section):
     return sitemap_views.sitemap(request, SITEMAPS, section=section)

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import pages, sitemaps, views
+from .caching import conditional
 from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed, YearAtomFeed
 
 urlpatterns = [
@@ -8,16 +9,16 @@ urlpatterns = [
     re_path(pages.ARTICLE_PATH, views.article, name="article"),
     path("regions/", views.regions, name="regions"),
     path("regions/<str:region>/", views.region, name="region"),
-    path("regions/<str:region>/feed/", RegionAtomFeed(), name="region-feed"),
+    path("regions/<str:region>/feed/", conditional(RegionAtomFeed()), name="region-feed"),
     path("years/<int:year>/", views.year, name="year"),
-    path("years/<int:year>/feed/", YearAtomFeed(), name="year-feed"),
+    path("years/<int:year>/feed/", conditional(YearAtomFeed()), name="year-feed"),
     path("search/", views.search_page, name="search"),
     path("api/search", views.api_search, name="api-search"),
     path("api/articles/", views.api_articles, name="api-articles"),
     path("api/articles/<slug:slug>/", views.api_article, name="api-article"),
     path("api/articles/<slug:slug>/related", views.api_related, name="api-related"),
-    path("feeds/atom/", BulletinsAtomFeed(), name="feed-atom"),
-    path("feeds/rss/", BulletinsFeed(), name="feed-rss"),
+    path("feeds/atom/", conditional(BulletinsAtomFeed()), name="feed-atom"),
+    path("feeds/rss/", conditional(BulletinsFeed()), name="feed-rss"),
     path("sitemap.xml", sitemaps.index, name="sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("robots.txt", views.robots_txt, name="robots"),

@@ -14,7 +14,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
 from . import pages, script, search, startup
-from .models import Article, ContentState, Page
+from .caching import conditional
+from .models import Article, ContentState
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +49,19 @@ def bulletin_list(request, articles, template, sortable=True, **context):
     return render(request, template, context)
 
 
+@conditional
 def index(request):
     """The bulletins in reading order, or newest first."""
     return bulletin_list(request, Article.objects.all(), "index.html")
 
 
+@conditional
 def regions(request):
     """Every region the archive holds, and every year its texts date, with their bulletins."""
     return render(request, "regions.html", {"regions": Article.objects.regions(), "years": Article.objects.years()})
 
 
+@conditional
 def year(request, year):
     """The bulletins whose text dates them in `year`, latest first."""
     articles = Article.objects.dated_in(year).order_by("-date", "order", "slug")
@@ -66,6 +70,7 @@ def year(request, year):
     return bulletin_list(request, articles, "year.html", sortable=False, year=year)
 
 
+@conditional
 def region(request, region):
     """One region's bulletins, in reading order or newest first."""
     articles = Article.objects.in_region(region)
@@ -74,35 +79,24 @@ def region(request, region):
     return bulletin_list(request, articles, "region.html", region=region)
 
 
+@conditional
 def article(request, slug):
-    """The stored page, or with ?hl= (the query of a search result) the stored page with the
-    query's words marked.
+    """A page that StoredPageMiddleware did not answer from its stored bytes: one opened from a
+    search result (?hl=, the query's words marked), or one not stored (yet), rendered.
 
-    StoredPageMiddleware answers most requests for stored pages before they get here. A page
-    not stored (yet) is rendered.
+    Marks are made on the simplified page; TraditionalScriptMiddleware converts the result.
     """
-    marked = search.is_searchable(request.GET.get("hl", ""))
-    hl = request.GET["hl"] if marked else ""
-    # Marks are made on the simplified page; TraditionalScriptMiddleware converts the result.
-    traditional = script.in_traditional(request) and not marked
-    page = Page.objects.for_slug(slug, traditional)
-    if page is not None and not pages.intact(page):
-        logger.error("the stored page of %s is damaged: rendering and storing it again", slug)
-        pages.store_page_of(get_object_or_404(Article, slug=slug))
-        page = Page.objects.for_slug(slug, traditional)
+    page = pages.stored_page(slug)
     if page is not None:
-        if not marked:
-            return pages.stored_page_response(request, *page)
         html = bytes(page[2]).decode()
     else:
         article = get_object_or_404(Article, slug=slug)
         html = pages.render_article(article, article.previous(), article.next(), request)
-    return HttpResponse(pages.highlighted(html, hl, request.path))
+    hl = request.GET.get("hl", "")
+    return HttpResponse(pages.highlighted(html, hl, request.path) if search.is_searchable(hl) else html)
 
 
-article.validates_itself = True  # ContentCachingMiddleware leaves its validators alone
-
-
+@conditional
 def search_page(request):
     raw = request.GET.get("q", "")
     region = request.GET.get("region", "").strip()[:50] or None
@@ -139,6 +133,7 @@ def within_budget(search_function, *args, **kwargs):
     return found
 
 
+@conditional
 def api_search(request):
     raw = request.GET.get("q", "")
     try:
@@ -200,6 +195,7 @@ def article_summary(request, article):
     }
 
 
+@conditional
 def api_articles(request):
     """Every bulletin as data, in reading order, a page at a time."""
     try:
@@ -222,6 +218,7 @@ def api_articles(request):
     )
 
 
+@conditional
 def api_article(request, slug):
     """One bulletin as data: its metadata and each section with its URL and text."""
     article = get_object_or_404(Article, slug=slug)
@@ -240,6 +237,7 @@ def api_article(request, slug):
     return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
 
 
+@conditional
 def api_related(request, slug):
     """Other bulletins that share this one's key words: its title's and its sections' titles'
     words, searched as a reader's query, so the search's own weighting (rarer words count
@@ -261,6 +259,7 @@ def api_related(request, slug):
     return JsonResponse({"related": related}, json_dumps_params={"ensure_ascii": False})
 
 
+@conditional
 def robots_txt(request):
     lines = [
         "User-agent: *",

@@ -46,7 +46,9 @@ def test_a_missing_page_is_rendered_on_request(client):
 
 
 def test_marked_words_are_marked_on_request_not_stored(client, django_assert_num_queries):
-    with django_assert_num_queries(2):  # the stored page, and the index the query is read against: nothing rendered
+    # The content's version (the page's validators), the stored page, and the index the query
+    # is read against: nothing rendered.
+    with django_assert_num_queries(3):
         html = client.get(f"/articles/{CQ}/", {"hl": "儿童主任"}).content.decode()
     assert "<mark>儿童主任</mark>" in html
     assert b"<mark>" not in bytes(Page.objects.get(article__slug=CQ).html)

@@ -135,6 +135,23 @@ def test_other_pages_take_their_validators_from_the_published_version(client, co
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/", "/regions/", "/search/?q=儿童", "/api/search?q=儿童", "/feeds/atom/", "/sitemap.xml", "/robots.txt", CQ + "?hl=儿童主任"]
+)
+def test_every_page_made_from_the_content_revalidates_against_it(client, url):
+    response = client.get(url)
+    assert response.status_code == 200 and response["Cache-Control"].startswith("public, max-age=300")
+    assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH='"another"').status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_health_check_is_never_validated_or_kept(client):
+    response = client.get("/healthz")
+    assert "ETag" not in response and "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
 def test_hashed_static_files_are_immutable_and_compressed(client):
     response = client.get(static_url(client), HTTP_ACCEPT_ENCODING="gzip, br")
     assert response.status_code == 200
