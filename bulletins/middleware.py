@@ -1,13 +1,11 @@
 """What every response of a public, read-only site needs: methods, security headers, script,
 compression, and stored pages answered before any view."""
 
-import re
-
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
 
-from . import script
-from .pages import ARTICLE_PATH, stored_answer
+from . import script, urls
+from .pages import stored_answer
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -103,13 +101,13 @@ class StoredPageMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.article_path = re.compile("/" + ARTICLE_PATH.lstrip("^"))
+        self.article = urls.pattern_named("article")
 
     def __call__(self, request):
-        match = self.article_path.match(request.path_info)
+        match = self.article.resolve(request.path_info.removeprefix("/"))
         if match and not (request.META.get("QUERY_STRING") and "hl" in request.GET):
             request.get_host()  # a Host outside ALLOWED_HOSTS is refused here as anywhere else
-            response = stored_answer(request, match["slug"])
+            response = stored_answer(request, match.kwargs["slug"])
             if response is not None:
                 return response
         return self.get_response(request)

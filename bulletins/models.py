@@ -5,6 +5,7 @@ import functools
 from urllib.parse import quote
 
 from django.db import connection, connections, models
+from django.urls import reverse
 from django.utils import timezone
 
 from . import content
@@ -87,7 +88,7 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return f"/articles/{self.slug}/"
+        return reverse("article", kwargs={"slug": self.slug})
 
     @property
     def date_label(self):

@@ -29,8 +29,6 @@ from .search.text import searchable
 
 logger = logging.getLogger(__name__)
 RELEASE_SUFFIXES = {".py", ".html", ".txt"}
-# An article's URL, for urls.py and for StoredPageMiddleware alike.
-ARTICLE_PATH = r"^articles/(?P<slug>[-a-zA-Z0-9_]+)/$"
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 # A section of a rendered article (article.html): its opening tag, its heading and text, its end.

@@ -13,7 +13,8 @@ from django.conf import settings
 
 PREFIX = "/zh-hant"
 # The pages that have a traditional twin: HTML only (the API, feeds and sitemaps are data).
-PAGES = re.compile(r"^/(?:|articles/[^/]+/|regions/(?:[^/]+/)?|years/\d+/|search/)$")
+# The pages (urls.py's names) that have a traditional twin.
+TWINS = ("index", "article", "regions", "region", "year", "search")
 # Attributes that name or lead somewhere: kept as they are, whatever script they are in.
 KEPT = re.compile(r'\b(?:id|href|action|value|name|for|data-[a-z-]+)="[^"]*"')
 LINK_TAG = re.compile(r'<(?:a|form)\s[^>]*>|<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>')
@@ -31,7 +32,9 @@ def converter():
 
 def traditional_path(path):
     """The traditional twin of a simplified page's path, or None for what has none."""
-    return PREFIX + path if PAGES.match(path) else None
+    from .urls import paths_named  # here: urls imports the views, which import this module
+
+    return PREFIX + path if paths_named(*TWINS).match(path) else None
 
 
 def localized(url):

@@ -1,6 +1,7 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
 import logging
+import posixpath
 import re
 import sys
 import time
@@ -11,6 +12,8 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
 from . import pages, script, search, startup
@@ -191,7 +194,7 @@ def article_summary(request, article):
         "order": article.order,
         "summary": article.summary,
         "url": absolute(request, article.get_absolute_url()),
-        "api_url": absolute(request, f"/api/articles/{article.slug}/"),
+        "api_url": absolute(request, reverse("api-article", kwargs={"slug": article.slug})),
     }
 
 
@@ -207,7 +210,7 @@ def api_articles(request):
     total = articles.count()
     following = None
     if offset + limit < total:
-        following = absolute(request, f"/api/articles/?limit={limit}&offset={offset + limit}")
+        following = absolute(request, f"{reverse('api-articles')}?{urlencode({'limit': limit, 'offset': offset + limit})}")
     return JsonResponse(
         {
             "total": total,
@@ -263,9 +266,11 @@ def api_related(request, slug):
 def robots_txt(request):
     lines = [
         "User-agent: *",
-        "Disallow: /search/",
-        "Disallow: /api/",
-        f"Sitemap: {absolute(request, '/sitemap.xml')}",
+        f"Disallow: {reverse('search')}",
+        f"Disallow: {script.PREFIX}{reverse('search')}",
+        # Every API URL: the part that theirs share.
+        f"Disallow: {posixpath.commonpath([reverse('api-search'), reverse('api-articles')])}/",
+        f"Sitemap: {absolute(request, reverse('sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 

@@ -100,3 +100,15 @@ def test_values_are_parsed_by_kind_and_held_to_their_minimum():
 def test_a_number_that_is_not_one_is_refused_with_the_variable_named():
     with pytest.raises(ValueError, match="BULLETINS_MAX_BLOCKS must be a whole number, not 'many'"):
         conf.read({"BULLETINS_MAX_BLOCKS": "many"})
+
+
+SPELLED_URL = re.compile(r"""(?:["'`]|href=\\?["'])/(?:articles|api|search|regions|years|feeds|sitemap|robots|healthz)\b|href=["']/["']""")
+
+
+def test_urls_are_spelled_in_urls_py_alone():
+    spelled = []
+    for path in [*(ROOT / "bulletins").rglob("*.py"), *(ROOT / "templates").glob("*.html"), *(ROOT / "static").rglob("*.js")]:
+        if path.name != "urls.py" and "migrations" not in path.parts:
+            spelled += [f"{path.name}: {m[0]}" for m in SPELLED_URL.finditer(path.read_text(encoding="utf-8"))]
+    assert spelled == []
+    assert SPELLED_URL.search('return f"/articles/{slug}/"') and SPELLED_URL.search('<a href="/">')

@@ -159,3 +159,15 @@ def test_years_the_texts_date_can_be_browsed(client):
     feed = client.get("/years/2023/feed/").content.decode()
     assert feed.count("<entry>") == 1 and "<title>民政公报 · 2023年</title>" in feed and 'href="/years/2023/feed/"' in year
     assert client.get("/years/2026/feed/").status_code == 404
+
+
+def test_a_failure_answers_the_500_page_with_the_way_home(rf):
+    from bulletins.views import server_error
+
+    request = rf.get("/anywhere/", HTTP_HOST="localhost")
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(request)
+    assert response.status_code == 500
+    assert '<a href="/">返回首页</a>' in response.content.decode()
