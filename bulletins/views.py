@@ -2,7 +2,6 @@
 
 import logging
 import posixpath
-import re
 import sys
 import time
 
@@ -18,29 +17,19 @@ from django.views.decorators.cache import never_cache
 
 from . import pages, script, search, startup
 from .caching import conditional
+from .forms import PAGE_SIZE, ApiArticlesForm, ApiSearchForm, SearchPageForm
 from .models import Article, ContentState
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 10
-MAX_LIMIT = 50
-MAX_OFFSET = 10_000
+
+def bad_request(form):
+    return api_error(400, form.error_message(), fields={name: list(messages) for name, messages in form.errors.items()})
 
 
-class BadParameter(ValueError):
-    pass
-
-
-def whole_number(value, name, default, minimum, maximum):
-    """A parameter of ASCII digits (not ＵＮＩＣＯＤＥ digits, 1_0 or +5, which int() reads)."""
-    if value is None or value == "":
-        return default
-    if not re.fullmatch(r"[0-9]{1,20}", value):
-        raise BadParameter(f"{name} must be a whole number")
-    number = int(value)
-    if not minimum <= number <= maximum:
-        raise BadParameter(f"{name} must be between {minimum} and {maximum}")
-    return number
+def api_error(status, message, **details):
+    """The API's one shape of error: {"error": message, "status": status, ...details}."""
+    return JsonResponse({"error": message, "status": status, **details}, status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def bulletin_list(request, articles, template, sortable=True, **context):
@@ -101,12 +90,7 @@ def article(request, slug):
 
 @conditional
 def search_page(request):
-    raw = request.GET.get("q", "")
-    region = request.GET.get("region", "").strip()[:50] or None
-    try:
-        page = whole_number(request.GET.get("page"), "page", 1, 1, MAX_OFFSET // PAGE_SIZE)
-    except BadParameter:
-        page = 1
+    raw, region, page = SearchPageForm(request.GET).parameters()
     context = {"q": raw, "region": region, "page": page, "page_size": PAGE_SIZE}
     if raw.strip():
         found = within_budget(search.search, raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -119,6 +103,7 @@ def search_page(request):
 
 
 RELATED = 5
+NO_SUCH_BULLETIN = "no bulletin has this slug"
 TOO_SLOW = "这次搜索用时过长，没有完成：请换一个更具体的说法再试。"
 
 
@@ -138,22 +123,13 @@ def within_budget(search_function, *args, **kwargs):
 
 @conditional
 def api_search(request):
-    raw = request.GET.get("q", "")
-    try:
-        if not raw.strip():
-            raise BadParameter("q is required: the words to search for")
-        if len(" ".join(raw.split())) > search.MAX_QUERY_LENGTH:
-            raise BadParameter(f"q is longer than {search.MAX_QUERY_LENGTH} characters")
-        if not search.is_searchable(raw):
-            raise BadParameter("q must hold at least one letter or digit")
-        limit = min(whole_number(request.GET.get("limit"), "limit", PAGE_SIZE, 1, 10**9), MAX_LIMIT)
-        offset = whole_number(request.GET.get("offset"), "offset", 0, 0, MAX_OFFSET)
-    except BadParameter as error:
-        return JsonResponse({"error": str(error)}, status=400, json_dumps_params={"ensure_ascii": False})
-    region = request.GET.get("region", "").strip()[:50] or None
+    form = ApiSearchForm(request.GET)
+    if not form.is_valid():
+        return bad_request(form)
+    raw, region, limit, offset = (form.cleaned_data[name] for name in ("q", "region", "limit", "offset"))
     found = within_budget(search.places, raw, region=region, limit=limit, offset=offset)
     if found is None:
-        return JsonResponse({"error": TOO_SLOW}, status=503, json_dumps_params={"ensure_ascii": False})
+        return api_error(503, TOO_SLOW)
     payload = {
         "query": found.query.text,
         "region": region,
@@ -201,11 +177,10 @@ def article_summary(request, article):
 @conditional
 def api_articles(request):
     """Every bulletin as data, in reading order, a page at a time."""
-    try:
-        limit = min(whole_number(request.GET.get("limit"), "limit", 100, 1, 10**9), 500)
-        offset = whole_number(request.GET.get("offset"), "offset", 0, 0, 10**9)
-    except BadParameter as error:
-        return JsonResponse({"error": str(error)}, status=400)
+    form = ApiArticlesForm(request.GET)
+    if not form.is_valid():
+        return bad_request(form)
+    limit, offset = form.cleaned_data["limit"], form.cleaned_data["offset"]
     articles = Article.objects.all()
     total = articles.count()
     following = None
@@ -224,7 +199,9 @@ def api_articles(request):
 @conditional
 def api_article(request, slug):
     """One bulletin as data: its metadata and each section with its URL and text."""
-    article = get_object_or_404(Article, slug=slug)
+    article = Article.objects.filter(slug=slug).first()
+    if article is None:
+        return api_error(404, NO_SUCH_BULLETIN)
     page = absolute(request, article.get_absolute_url())
     sections = [
         {
@@ -245,7 +222,9 @@ def api_related(request, slug):
     """Other bulletins that share this one's key words: its title's and its sections' titles'
     words, searched as a reader's query, so the search's own weighting (rarer words count
     more) decides; best first. ?script=hant gives the titles and addresses in traditional."""
-    article = get_object_or_404(Article, slug=slug)
+    article = Article.objects.filter(slug=slug).first()
+    if article is None:
+        return api_error(404, NO_SUCH_BULLETIN)
     words = " ".join([article.title, *article.sections.titled().values_list("title", flat=True)])
     found = within_budget(search.search, words[: search.MAX_QUERY_LENGTH], limit=RELATED + 1)
     traditional = request.GET.get("script") == "hant"

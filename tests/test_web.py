@@ -190,3 +190,38 @@ def test_related_bulletins_share_key_words_and_never_name_themselves(client):
     assert all("/zh-hant/articles/" in item["url"] for item in traditional)
     assert any(a["title"] != b["title"] for a, b in zip(related, traditional, strict=False))  # 江苏省 → 江蘇省, 会议 → 會議
     assert client.get("/api/articles/nothing-here/related").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url, status, names",
+    [
+        ("/api/search", 400, "q"),
+        ("/api/search?q=儿童&limit=x&offset=-1", 400, "limit"),
+        ("/api/search?q=儿童&offset=10001", 400, "offset"),
+        ("/api/articles/?offset=１", 400, "offset"),
+        ("/api/articles/nothing-here/", 404, None),
+        ("/api/articles/nothing-here/related", 404, None),
+    ],
+)
+def test_every_api_error_has_one_shape(client, url, status, names):
+    response = client.get(url)
+    body = response.json()
+    assert response.status_code == body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    if names:
+        assert body["error"].startswith(names) and names in body["fields"]
+        assert all(isinstance(message, str) for messages in body["fields"].values() for message in messages)
+
+
+def test_api_search_names_every_bad_parameter_at_once(client):
+    body = client.get("/api/search", {"q": "儿童", "limit": "x", "offset": "10001"}).json()
+    assert body["fields"] == {"limit": ["must be a whole number"], "offset": ["must be at most 10000"]}
+    assert body["error"] == "limit must be a whole number; offset must be at most 10000"
+
+
+def test_a_search_page_number_that_is_not_one_is_the_first_page(client):
+    first = client.get("/search/", {"q": "儿童"}).content.decode().count("data-bulletin=")
+    assert first >= 2
+    for page in ("x", "0", "１", "1_0", "99999999"):
+        response = client.get("/search/", {"q": "儿童", "page": page})
+        assert response.status_code == 200 and response.content.decode().count("data-bulletin=") == first, page
