@@ -1,5 +1,6 @@
 """HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
 
+import functools
 import logging
 import posixpath
 import sys
@@ -96,7 +97,7 @@ def search_page(request):
         found = within_budget(search.search, raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         if found is None:
             return render(request, "search.html", {**context, "too_slow": True}, status=503)
-        context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE))
+        context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE), link=functools.partial(result_url, query=found.query))
         if page > max(context["pages"], 1):  # a page past the last: 404, with the way to the first
             return render(request, "search.html", {**context, "out_of_range": True}, status=404)
     return render(request, "search.html", context)
@@ -140,7 +141,7 @@ def api_search(request):
         "regions": found.regions,
         "results": [
             {
-                "url": absolute(request, place.url),
+                "url": absolute(request, result_url(place, found.query)),
                 "article": {"slug": place.article.slug, "title": place.article.title},
                 "section": {"id": place.section.anchor, "title": place.section.title} if place.section else None,
                 "snippet": str(place.snippet),
@@ -151,6 +152,12 @@ def api_search(request):
         ],
     }
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+
+
+def result_url(place, query):
+    """Where a result leads: its bulletin's page with the query marked (?hl=), at its place."""
+    url = f"{place.article.get_absolute_url()}?{urlencode({'hl': query.text})}"
+    return f"{url}#{place.fragment}" if place.fragment else url
 
 
 def absolute(request, path):

@@ -8,7 +8,6 @@ in the index, then the sections read from the database and quoted.
 
 from dataclasses import dataclass, field
 
-from django.utils.http import urlencode
 from markupsafe import Markup, escape
 
 from ..models import one_version
@@ -25,11 +24,12 @@ DETAIL_LIMIT = 10_000  # places read for the bulletins of one page of results
 
 @dataclass
 class Place:
-    """A section that a query matched, or the bulletin itself (section None) when its fields did."""
+    """A section that a query matched, or the bulletin itself (section None) when its fields did;
+    `fragment` is the section's, or its quoted paragraph's, in the bulletin's page ("" for none)."""
 
     article: object
     section: object
-    url: str
+    fragment: str
     snippet: Markup
     score: float
     missing: list
@@ -37,10 +37,11 @@ class Place:
 
 @dataclass
 class Entry:
-    """One bulletin of the results, with its best places and how many more it has."""
+    """One bulletin of the results, with its best places and how many more it has; `first` is
+    where it leads: its best place, or the bulletin itself."""
 
     article: object
-    url: str
+    first: Place
     places: list
     more: int
     title: Markup = field(default_factory=Markup)
@@ -139,7 +140,7 @@ def search(raw, region=None, limit=10, offset=0):
         results.entries.append(
             Entry(
                 article=first.article,
-                url=first.url,
+                first=first,
                 places=article_places,
                 more=sum(1 for _, s in found[article_id] if s) - len(article_places),
                 title=marks.highlight_html(escape(first.article.title), marks.marks_for(query, searchable(first.article.title))),
@@ -183,7 +184,6 @@ def build_places(query, hits, article_ids):
     sections = Section.objects.for_results([section_id for _, _, section_id in hits if section_id])
     articles = Article.objects.summaries(set(article_ids) | {article_id for _, article_id, _ in hits})
     fields = {article_id: " ".join(index.article_fields(article)) for article_id, article in articles.items()}
-    hl = urlencode({"hl": query.text})
     built = {}
     for score, article_id, section_id in hits:
         if not section_id:
@@ -197,7 +197,7 @@ def build_places(query, hits, article_ids):
         built[(article_id, section_id)] = Place(
             article=article,
             section=section,
-            url=f"{article.get_absolute_url()}?{hl}#{fragment}",
+            fragment=fragment,
             snippet=quote,
             score=round(score, 4),
             missing=marks.missing(query, own, fields[article_id]),
@@ -210,7 +210,7 @@ def build_places(query, hits, article_ids):
         built[(article_id, 0)] = Place(
             article=article,
             section=None,
-            url=f"{article.get_absolute_url()}?{hl}",
+            fragment="",
             snippet=marks.snippet([article.summary], marks.marks_for(query, searchable(article.summary)))[1],
             score=round(scores.get(article_id, 0.0), 4),
             missing=marks.missing(query, fields[article_id]),
