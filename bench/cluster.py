@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import parse  # noqa: E402
+from bench.common import requests_per_second  # noqa: E402
 from tests.support import Front, free_port  # noqa: E402
 
 PAGE = "/articles/chongqing-yutong-shouhu/"
@@ -69,18 +69,6 @@ def static_nginx(tmp, front):
     return process, f"http://127.0.0.1:{port}"
 
 
-def throughput(url, duration):
-    out = subprocess.run(
-        ["wrk", "-t", "2", "-c", "32", "-d", f"{duration}s", "-H", "Accept-Encoding: gzip", url + PAGE],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    figures = parse(out)
-    assert figures["non_2xx_3xx"] == 0 and figures["socket_errors"] == 0, out
-    return figures["requests_per_second"]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
@@ -100,11 +88,11 @@ def main():
                 targets[f"nginx + {replicas} replica{'s' if replicas > 1 else ''}"] = fronts[-1].url
             static, targets["nginx, the page as a static file"] = static_nginx(tmp, fronts[0])
             for url in targets.values():
-                throughput(url, 1)  # warm: every worker's first search aside, connections open
+                requests_per_second(url + PAGE, 1, 32, strict=True)  # warm: every worker's first search aside, connections open
             rates = {name: [] for name in targets}
             for _ in range(args.rounds):
                 for name, url in targets.items():
-                    rates[name].append(throughput(url, args.duration))
+                    rates[name].append(requests_per_second(url + PAGE, args.duration, 32, strict=True))
         finally:
             for front in fronts:
                 front.stop()

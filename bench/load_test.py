@@ -10,7 +10,6 @@ the run and at its end. Traffic goes to 127.0.0.1 only and stops by itself.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ from urllib.parse import quote, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import parse, save  # noqa: E402
 from tests.support import Server  # noqa: E402  (the same real server the tests start)
 
 LUA = """
@@ -71,25 +71,6 @@ def run_wrk(server, paths, duration, connections, lua):
     return out, early, late
 
 
-def parse(out):
-    def number(pattern, default=0.0):
-        match = re.search(pattern, out)
-        return float(match.group(1)) if match else default
-
-    def ms(value, unit):
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "requests_per_second": number(r"Requests/sec:\s+([\d.]+)"),
-        "p99_ms": ms(*p99.groups()) if p99 else None,
-        "requests": int(number(r"(\d+) requests in")),
-        "non_2xx_3xx": int(number(r"Non-2xx or 3xx responses: (\d+)")),
-        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
-    }
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=30)
@@ -125,9 +106,7 @@ def main():
             f"| {kind} | {f['requests_per_second']:.0f} | {f['p99_ms']:.1f} ms | {f['requests']:,} | {f['non_2xx_3xx']} "
             f"| {f['socket_errors']} | {f['max_worker_growth_mb']} MB |"
         )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "load.json").write_text(json.dumps(results, indent=2))
+    save("load", results)
 
 
 if __name__ == "__main__":

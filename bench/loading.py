@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.archive import file_name, write_archive  # noqa: E402
+from bench.common import save  # noqa: E402
 
 
 def child(step):
@@ -119,9 +120,7 @@ def main():
                 f"(loaded {one['loaded']}, rendered {one['rendered']}) | {full['before_mb']:.0f} → {full['peak_mb']:.0f} MB |",
                 flush=True,
             )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "loading.json").write_text(json.dumps(results, indent=2))
+    save("loading", results)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.archive import write_archive  # noqa: E402
+from bench.common import save  # noqa: E402
 
 QUERIES = [
     "儿童主任",
@@ -150,9 +151,7 @@ def main():
             f"| {s['p95_ms'] / results[0]['search']['p95_ms']:.2f} |",
             flush=True,
         )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "search_latency.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    save("search_latency", results)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.archive import write_archive  # noqa: E402
-from bench.load_test import LUA, parse, worker_rss  # noqa: E402
+from bench.common import add_run_arguments, parse  # noqa: E402
+from bench.load_test import LUA, worker_rss  # noqa: E402
 from tests.support import Server, free_port, site_env  # noqa: E402
 
 QUERIES = ["儿童主任", "重庆学校安全", "養老服務", "未保", "2.6亿元", "社会救助", "民政 会议", "低保标准", "工作"]
@@ -201,11 +202,9 @@ def measure(name, content, args, tmp):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bulletins", type=int, default=10_000)
-    parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every kind")
+    add_run_arguments(parser)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--startup-rounds", type=int, default=9, help="interleaved starts of each kind")
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="as make run")
     parser.add_argument("--keep", metavar="DIR", help="keep the archive in DIR and reuse it")
     args = parser.parse_args()
     if not shutil.which("wrk"):

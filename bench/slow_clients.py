@@ -18,11 +18,9 @@ Traffic goes to 127.0.0.1 only, for a bounded time. Needs wrk and nginx (`make w
 """
 
 import argparse
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -31,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import parse  # noqa: E402
+from bench.common import add_run_arguments, requests_per_second  # noqa: E402
 from tests.slow_clients import SlowClients, readers, usual_latency  # noqa: E402
 from tests.support import Front, Server  # noqa: E402
 
@@ -40,16 +38,6 @@ FRONTS = {
     "gunicorn gthread": lambda tmp, content, workers: Server(tmp, content, workers=workers, args=("-k", "gthread", "--threads", "8")),
     "nginx + gunicorn sync": lambda tmp, content, workers: Front(tmp, content, workers=workers),
 }
-
-
-def throughput(url, path, duration):
-    out = subprocess.run(
-        ["wrk", "-t", "2", "-c", "16", "-d", f"{duration}s", "-H", "Accept-Encoding: gzip", url + path],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return parse(out)["requests_per_second"]
 
 
 def measure(front, args):
@@ -64,7 +52,7 @@ def measure(front, args):
     rates = {"page": [], "static": []}
     for _ in range(args.rounds):
         for kind, path in (("page", page), ("static", css)):
-            rates[kind].append(throughput(front.url, path, args.duration))
+            rates[kind].append(requests_per_second(front.url + path, args.duration, 16))
     return {
         "slow clients opened": opened,
         "reader answered": f"{sum(s == 200 for s in statuses)}/{len(statuses)}",
@@ -81,9 +69,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--hold", type=int, default=30, help="seconds the slow clients are held open")
-    parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="as make run")
+    add_run_arguments(parser)
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin")):

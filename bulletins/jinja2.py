@@ -29,7 +29,7 @@ def day(date):
 def url(name, args=None):
     """Django's reverse(), remembered for the URLs without arguments that every page links to.
 
-    A page names eight; reversing them took a sixth of rendering 10,000 pages at load.
+    A page names eight, and a load renders every page of the archive.
     """
     return reverse(name, args=args) if args else reverse_once(get_script_prefix(), name)
 

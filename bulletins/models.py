@@ -44,7 +44,7 @@ class ArticleQuerySet(models.QuerySet):
     def summaries(self, ids):
         """{id: article} with the fields that search results show and match, nothing more.
 
-        Written out, as Page's query is: compiling it with the ORM took a sixth of a search.
+        Written out, as Page's query is: compiling it with the ORM costs more than running it.
         """
         ids, fields = list(ids), ("id", "slug", "title", "region", "byline", "source", "date", "summary")
         if not ids:
@@ -119,7 +119,7 @@ class SectionQuerySet(models.QuerySet):
         """{id: section} of search results, each with its article's slug, title and region.
 
         Written out, as Page's query is: compiling it with the ORM and filling whole articles
-        took a third of a search of the three bulletins.
+        cost more than the rest of a search.
         """
         if not ids:
             return {}

@@ -195,9 +195,8 @@ def one_unit_query(unit, region=None):
 
     Every match holds the word, so coverage ranks nothing, and with one word a bulletin's
     fields have no other word to give way to: nothing needs more than BM25. A disjunction of
-    terms is what tantivy ranks with block-max WAND, stopping early: at 10,000 bulletins
-    社会救助 took 0.14 ms this way and 1.8 ms with the clauses of several words; 未保, two
-    forms under a disjunction-max, 0.28 ms.
+    terms is what tantivy ranks with block-max WAND, stopping early instead of scoring every
+    match (bench/search_latency.py measures it).
     """
     t = tantivy()
     forms = [
