@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+from .middleware import Middleware
 from .models import ContentState
 from .pages import release
 
@@ -51,12 +52,9 @@ def conditional(view):
     return wrapper
 
 
-class NotFoundCachingMiddleware:
+class NotFoundCachingMiddleware(Middleware):
     """A 404, from any view or none, may be kept a minute: long enough to spare the site a
     crawler's repeats, short enough for a bulletin that is being published."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)

@@ -24,6 +24,9 @@ from .search import index
 
 logger = logging.getLogger(__name__)
 SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per statement, not per row
+# What a parsed bulletin and its sections give their models under the same names.
+ARTICLE_FIELDS = ("slug", "title", "region", "source", "byline", "date", "added", "order", "summary")
+SECTION_FIELDS = ("anchor", "title", "level", "run_in", "html")
 POOL_MIN_FILES = 200  # below, forking the workers costs more than it saves
 
 
@@ -351,18 +354,10 @@ def save_bulletins(bulletins, ids, stats):
         Article(
             id=ids.get(bulletin.path),
             source_path=bulletin.path,
-            slug=bulletin.slug,
             source_hash=bulletin.digest,
             source_stat=stats.get(bulletin.path, ""),
-            title=bulletin.title,
-            region=bulletin.region,
-            source=bulletin.source,
-            byline=bulletin.byline,
-            date=bulletin.date,
-            added=bulletin.added,
-            order=bulletin.order,
-            summary=bulletin.summary,
             loaded_at=now,
+            **{name: getattr(bulletin, name) for name in ARTICLE_FIELDS},
         )
         for bulletin in bulletins
     ]
@@ -375,12 +370,8 @@ def save_bulletins(bulletins, ids, stats):
         Section(
             article=article,
             position=position,
-            anchor=section.anchor,
-            title=section.title,
-            level=section.level,
-            run_in=section.run_in,
-            html=section.html,
             text="\n".join(section.paragraphs),
+            **{name: getattr(section, name) for name in SECTION_FIELDS},
         )
         for article, bulletin in zip(articles, bulletins, strict=True)
         for position, section in enumerate(bulletin.sections, start=1)

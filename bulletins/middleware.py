@@ -4,7 +4,7 @@ compression, and stored pages answered before any view."""
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
 
-from . import script, urls
+from . import script
 from .pages import stored_answer
 
 SAFE_METHODS = ("GET", "HEAD")
@@ -25,11 +25,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()"
 
 
-class ReadOnlyMiddleware:
-    """GET and HEAD only, for pages and static files alike: anything else is a 405."""
+class Middleware:
+    """Django's middleware protocol: the next handler at creation, a request at each call."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+
+
+class ReadOnlyMiddleware(Middleware):
+    """GET and HEAD only, for pages and static files alike: anything else is a 405."""
 
     def __call__(self, request):
         if request.method not in SAFE_METHODS:
@@ -37,11 +41,8 @@ class ReadOnlyMiddleware:
         return self.get_response(request)
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(Middleware):
     """The headers Django's own middleware does not set: a strict CSP and Permissions-Policy."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
@@ -50,13 +51,10 @@ class SecurityHeadersMiddleware:
         return response
 
 
-class ScriptPrefixMiddleware:
+class ScriptPrefixMiddleware(Middleware):
     """/zh-hant/<page> is <page> in traditional script: the stored pages, the URLs and the views
     see the page's own path (path_info); request.path keeps the prefix, and with it the
     validators and bulletins.script.in_traditional(). A path with no traditional twin is 404."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
 
     def __call__(self, request):
         path = request.path_info
@@ -68,12 +66,9 @@ class ScriptPrefixMiddleware:
         return self.get_response(request)
 
 
-class TraditionalScriptMiddleware:
+class TraditionalScriptMiddleware(Middleware):
     """Converts a traditional page's HTML (bulletins.script), before it is compressed. A stored
     traditional page arrives converted already (Content-Language: zh-Hant)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
@@ -91,7 +86,7 @@ class TraditionalScriptMiddleware:
         return response
 
 
-class StoredPageMiddleware:
+class StoredPageMiddleware(Middleware):
     """The one place that answers article pages from their stored bytes, as whitenoise answers
     static files.
 
@@ -100,8 +95,10 @@ class StoredPageMiddleware:
     """
 
     def __init__(self, get_response):
-        self.get_response = get_response
-        self.article = urls.pattern_named("article")
+        from .urls import pattern_named  # here: urls imports the views, which import the middleware's neighbours
+
+        super().__init__(get_response)
+        self.article = pattern_named("article")
 
     def __call__(self, request):
         match = self.article.resolve(request.path_info.removeprefix("/"))
