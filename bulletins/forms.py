@@ -56,7 +56,7 @@ class ParametersForm(forms.Form):
 
 
 class SearchPageForm(ParametersForm):
-    """/search/: the page reads what it can; a page number that is not one is the first page
+    """The search page reads what it can: a page number that is not one is the first page
     (a reader's typo is no error worth a 400)."""
 
     q = TextField(required=False, strip=False)
