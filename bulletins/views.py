@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def bad_request(form):
+    """400, naming each bad parameter of the API's `form`."""
     return api_error(400, form.error_message(), fields={name: list(messages) for name, messages in form.errors.items()})
 
 
