@@ -112,3 +112,21 @@ def test_urls_are_spelled_in_urls_py_alone():
             spelled += [f"{path.name}: {m[0]}" for m in SPELLED_URL.finditer(path.read_text(encoding="utf-8"))]
     assert spelled == []
     assert SPELLED_URL.search('return f"/articles/{slug}/"') and SPELLED_URL.search('<a href="/">')
+
+
+def pins(lock):
+    """{name: version} of a lock file's `name==version` lines."""
+    text = (ROOT / lock).read_text(encoding="utf-8")
+    return {m[1].lower().replace("_", "-"): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.M)}
+
+
+@pytest.mark.parametrize("lock, groups", [("requirements.lock", ["dependencies"]), ("requirements-test.lock", ["dependencies", "test"])])
+def test_each_lock_pins_every_declared_distribution_within_its_range(lock, groups):
+    project = PYPROJECT["project"]
+    requirements = [r for g in groups for r in (project[g] if g == "dependencies" else project["optional-dependencies"][g])]
+    pinned = pins(lock)
+    for requirement in map(Requirement, requirements):
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pinned, f"{lock} does not pin {name}: make lock"
+        assert requirement.specifier.contains(pinned[name]), f"{lock} pins {name}=={pinned[name]}, outside {requirement}: make lock"
+    assert "--hash=sha256:" in (ROOT / lock).read_text(encoding="utf-8")
