@@ -221,6 +221,9 @@ def bulletins_query(query, region=None, fields=BULLETIN_FIELDS):
 
 
 def in_articles(query, article_ids):
+    """`query` within the bulletins of `article_ids`: a disjunction of their terms, which
+    tantivy intersects with the query faster than a term set (a third of the time for a page's
+    ten bulletins)."""
     t = tantivy()
-    ids = t.Query.term_set_query(schema(), "article_id", list(article_ids))
-    return t.Query.boolean_query([(t.Occur.Must, query), (t.Occur.Must, ids)])
+    ids = any_of([t.Query.term_query(schema(), "article_id", article_id) for article_id in article_ids])
+    return t.Query.boolean_query([(t.Occur.Must, query), (t.Occur.Must, t.Query.const_score_query(ids, 0.0))])
