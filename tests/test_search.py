@@ -8,6 +8,7 @@ import html
 import itertools
 import json
 import re
+import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote
 
@@ -685,6 +686,17 @@ def test_searchable_text_is_what_the_marks_map_back_to(value):
     for string in {p for p in pieces if p[0].isalnum() and p[-1].isalnum()}:  # as searchable() leaves a query
         for start, end, found in marks.spans(value, [string]):
             assert found in text.searchable(value[start:end])  # whole characters: ¼ is 1⁄4 to search
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+    | st.from_regex(r"[0-9.%‰，。　a-zＡ-Ｚ０-９．％儿童、①㎡\u0301]{0,20}", fullmatch=True)
+)
+def test_text_is_normalized_and_reduced_as_nfkc_and_the_full_rule_would(value):
+    normalized = text.CONTROL.sub(" ", unicodedata.normalize("NFKC", value)).lower()
+    assert text.normalize(value) == normalized
+    assert text.searchable(value) == text.DROPPED.sub("", normalized)
 
 
 SEARCH_DURING_LOADS = """

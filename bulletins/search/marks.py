@@ -133,13 +133,20 @@ def snippet(paragraphs, marks, ready=None, length=SNIPPET_LENGTH):
     found = [spans(paragraph, marks, r) for paragraph, r in zip(paragraphs, ready or map(prepared, paragraphs), strict=True)]
     best = None
     for index, (paragraph, spans_here) in enumerate(zip(paragraphs, found, strict=True)):
+        # Each match with the words it meets, and those of them that are the reader's own (not
+        # a related word's): a string that is the word it meets, or a whole term.
+        weighed = [(s, e, marks[m], marks[m] if m in marks[m] or len(marks[m]) > 1 else frozenset()) for s, e, m in spans_here]
         for first in [s for s, _, _ in spans_here] or [0]:
             start, end = piece_bounds(paragraph, first, length)
-            inside = [f for f in spans_here if start <= f[0] and f[1] <= end]
-            words = set().union(*(marks[s] for _, _, s in inside))
-            # The reader's own words before related ones: a string is the word it meets, or a whole term.
-            own = set().union(*(marks[s] for _, _, s in inside if s in marks[s] or len(marks[s]) > 1))
-            key = (len(words), len(own), sum(e - s for s, e, _ in inside), -index, -start)
+            words, own, covered = set(), set(), 0
+            for s, e, meets, reader_s in weighed:  # in order of their start
+                if s >= end:
+                    break
+                if start <= s and e <= end:
+                    words |= meets
+                    own |= reader_s
+                    covered += e - s
+            key = (len(words), len(own), covered, -index, -start)
             if best is None or key > best[0]:
                 best = (key, index, start, end, words)
     _, index, start, end, words = best

@@ -15,8 +15,13 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206
 # What search keeps of a text: letters and digits, a decimal point inside a number, a per cent
 # sign after one, so that 2.6亿 and 80% are searched as written and 80% does not find 80家.
 SEARCHABLE = re.compile(r"[^\W_]|(?<=\d)\.(?=\d)|(?<=\d)[%‰]")
-# What searchable() drops: the complement of SEARCHABLE, so that it is one substitution in C.
+# What searchable() drops: the complement of SEARCHABLE, so that it is one substitution in C;
+# where a text holds no ".", "%" or "‰", the plain class, which is faster, drops the same.
 DROPPED = re.compile(r"(?!(?<=\d)\.(?=\d)|(?<=\d)[%‰])[\W_]")
+PLAIN_DROPPED = re.compile(r"[\W_]")
+# Full-width ASCII and the ideographic space as NFKC maps them, by a table: Chinese text holds
+# them in nearly every sentence, and they alone would make NFKC normalize the whole text.
+FULL_WIDTH = str.maketrans({chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
 # A figure with its unit (1365元, 2.6亿元, 80%), kept whole as one query word.
 FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[%‰]|[万亿千百]*[元人家个名次户所项条岁年月日号]*)")
 ASCII_WORD = re.compile(r"^[a-z0-9.%‰]+$")
@@ -69,19 +74,29 @@ def thesaurus():
 
 
 def normalize(text):
-    """Full-width forms to ASCII, lower case, control characters to spaces."""
-    return CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).lower()
+    """Full-width forms to ASCII (NFKC), lower case, control characters to spaces."""
+    text = text.translate(FULL_WIDTH)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return CONTROL.sub(" ", text).lower()
+
+
+def dropped(normalized):
+    """A normalized text's searchable characters."""
+    if "." in normalized or "%" in normalized or "‰" in normalized:
+        return DROPPED.sub("", normalized)
+    return PLAIN_DROPPED.sub("", normalized)
 
 
 def searchable(text):
     """The characters search matches on, in order: what the index holds of a text."""
-    return DROPPED.sub("", normalize(text))
+    return dropped(normalize(text))
 
 
 def prepared(text):
     """(normalized text, searchable text): both, for a text that is searched and then marked."""
     normalized = normalize(text)
-    return normalized, DROPPED.sub("", normalized)
+    return normalized, dropped(normalized)
 
 
 def searchable_with_offsets(text):
