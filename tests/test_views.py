@@ -171,3 +171,19 @@ def test_a_failure_answers_the_500_page_with_the_way_home(rf):
         response = server_error(request)
     assert response.status_code == 500
     assert '<a href="/">返回首页</a>' in response.content.decode()
+
+
+@pytest.mark.parametrize("prefix", ["/", "/gongbao/"])
+def test_an_article_url_is_what_urls_py_reverses_to(prefix):
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    from bulletins.models import Article
+
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        for article in [*Article.objects.all(), Article(slug="a-b_9")]:
+            assert article.get_absolute_url() == reverse("article", kwargs={"slug": article.slug})
+            assert article.get_absolute_url().startswith(prefix)
+    finally:
+        set_script_prefix(before)
