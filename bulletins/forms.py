@@ -94,4 +94,4 @@ class ApiSearchForm(ParametersForm):
 
 class ApiArticlesForm(ParametersForm):
     limit = WholeNumberField(min_value=1, cap=500, initial=100)
-    offset = WholeNumberField(min_value=0, initial=0)
+    offset = WholeNumberField(min_value=0, max_value=10**9, initial=0)

@@ -199,6 +199,7 @@ def test_related_bulletins_share_key_words_and_never_name_themselves(client):
         ("/api/search?q=儿童&limit=x&offset=-1", 400, "limit"),
         ("/api/search?q=儿童&offset=10001", 400, "offset"),
         ("/api/articles/?offset=１", 400, "offset"),
+        ("/api/articles/?offset=99999999999999999999", 400, "offset"),
         ("/api/articles/nothing-here/", 404, None),
         ("/api/articles/nothing-here/related", 404, None),
     ],
