@@ -12,8 +12,8 @@ from functools import cache
 from django.conf import settings
 
 PREFIX = "/zh-hant"
-# The pages that have a traditional twin: HTML only (the API, feeds and sitemaps are data).
-# The pages (urls.py's names) that have a traditional twin.
+# The pages, by urls.py's names, that have a traditional twin: HTML only (the API, feeds and
+# sitemaps are data).
 TWINS = ("index", "article", "regions", "region", "year", "search")
 # Attributes that name or lead somewhere: kept as they are, whatever script they are in.
 KEPT = re.compile(r'\b(?:id|href|action|value|name|for|data-[a-z-]+)="[^"]*"')
