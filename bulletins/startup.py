@@ -79,12 +79,19 @@ def migrate_and_load():
 
 def prepare_database():
     """The database is a cache of content/: one that cannot be read is set aside, and one that
-    lacks tables (new, or deleted under a running site) is migrated, so a load rebuilds it."""
+    lacks tables (new, or deleted under a running site) is migrated, so a load rebuilds it.
+
+    One that cannot be migrated is set aside too: a write-ahead log removed under the running
+    site can leave tables that no migration records, on which migrate() fails every time."""
     error = unreadable_database()
     if error is not None:
-        set_aside_database(error)
+        set_aside_database(f"cannot be read ({error})")
     if migrations_pending():
-        call_command("migrate", interactive=False, verbosity=0)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        except DatabaseError as error:
+            set_aside_database(f"cannot be migrated ({error})")
+            call_command("migrate", interactive=False, verbosity=0)
 
 
 def unreadable_database():
@@ -103,7 +110,7 @@ def unreadable_database():
         return error
 
 
-def set_aside_database(error):
+def set_aside_database(reason):
     """Move the database's files aside (name.broken-<time>), to be looked at, and start anew."""
     connections.close_all()
     path = Path(settings.DATABASES["default"]["NAME"])
@@ -112,9 +119,7 @@ def set_aside_database(error):
         source = path.with_name(path.name + suffix)
         if source.exists():
             source.rename(path.with_name(f"{path.name}.broken-{stamp}{suffix}"))
-    logger.error(
-        "the database %s cannot be read (%s): moved aside as %s.broken-%s; rebuilding it from content/", path, error, path.name, stamp
-    )
+    logger.error("the database %s %s: moved aside as %s.broken-%s; rebuilding it from content/", path, reason, path.name, stamp)
 
 
 def publish_at_start():
