@@ -48,6 +48,16 @@ class TextField(forms.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
 
 
+class RegionField(TextField):
+    """A region's name as a filter: at most 50 characters (no region's is longer), None for none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        return super().clean(value)[:50] or None
+
+
 class ParametersForm(forms.Form):
     """A form of query parameters: messages that name the parameter, for an answer of 400."""
 
@@ -60,11 +70,8 @@ class SearchPageForm(ParametersForm):
     (a reader's typo is no error worth a 400)."""
 
     q = TextField(required=False, strip=False)
-    region = TextField(required=False)
+    region = RegionField()
     page = WholeNumberField(min_value=1, max_value=MAX_OFFSET // PAGE_SIZE, initial=1)
-
-    def clean_region(self):
-        return self.cleaned_data["region"][:50] or None
 
     def parameters(self):
         """(q, region, page), whatever the request holds."""
@@ -74,7 +81,7 @@ class SearchPageForm(ParametersForm):
 
 class ApiSearchForm(ParametersForm):
     q = TextField(strip=False, error_messages={"required": "is required: the words to search for"})
-    region = TextField(required=False)
+    region = RegionField()
     limit = WholeNumberField(min_value=1, cap=MAX_LIMIT, initial=PAGE_SIZE)
     offset = WholeNumberField(min_value=0, max_value=MAX_OFFSET, initial=0)
 
@@ -87,9 +94,6 @@ class ApiSearchForm(ParametersForm):
         if not search.is_searchable(q):
             raise forms.ValidationError("must hold at least one letter or digit", code="invalid")
         return q
-
-    def clean_region(self):
-        return self.cleaned_data["region"][:50] or None
 
 
 class ApiArticlesForm(ParametersForm):
