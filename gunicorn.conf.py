@@ -20,7 +20,7 @@ startup.forked_workers()
 
 
 def on_starting(server):
-    """Before the site listens, load the query side of search (jieba's dictionary, OpenCC) in
+    """Before the site listens, load the query side of search (jieba's, OpenCC's and pypinyin's dictionaries) in
     the master: the workers forked from it share it, and none makes its first readers wait a
     second for it, after a reload either. Done after a first load (a fresh start, slow anyway)
     and where BULLETINS_WARM_START is set, as deploy/serve.py sets it: behind nginx, a replica
@@ -32,10 +32,9 @@ def on_starting(server):
     from bulletins import wsgi
 
     if wsgi.startup or settings.BULLETINS_WARM_START:
-        from bulletins.search.text import to_simplified, tokenizer
+        from bulletins.search import load_dictionaries
 
-        tokenizer()
-        to_simplified()
+        load_dictionaries()
 
 
 def post_worker_init(worker):

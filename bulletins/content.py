@@ -20,7 +20,7 @@ from django.utils.text import slugify
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
-PARSER_VERSION = "5"
+PARSER_VERSION = "7"
 
 FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date", "added")
 REQUIRED_KEYS = ("title", "slug")
@@ -34,6 +34,8 @@ SUMMARY_MAX = 160
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 ORDER_RANGE = range(-(2**31), 2**31)  # what the database's integer column holds
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
+# The ids that the article page gives its own parts (base.html, article.html): no section takes one.
+PAGE_IDS = frozenset({"top", "site-search", "main", "provenance", "contents", "source", "related-title"})
 MAX_BLOCKS = 5000  # paragraphs and headings in one bulletin; the loader passes BULLETINS_MAX_BLOCKS
 
 
@@ -256,7 +258,7 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
     if not any(group[2] for group in groups):
         raise ContentError(path, first_line, "the body is empty: a bulletin needs at least one paragraph")
 
-    anchors = set()
+    anchors = set(PAGE_IDS)
     sections = []
     for position, (title, level, body, run_in) in enumerate(groups, start=1):
         anchor = unique_anchor(section_anchor(title, position), anchors)

@@ -6,6 +6,7 @@ A file that fails to parse is refused with its line, and its last good version s
 
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -21,6 +22,7 @@ from django.utils import timezone
 from . import content, pages
 from .models import Article, ContentState, Section
 from .search import index
+from .search.text import section_fields
 
 logger = logging.getLogger(__name__)
 SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per statement, not per row
@@ -97,6 +99,15 @@ def refuse_file(path, name):
     if size > settings.BULLETINS_MAX_FILE_BYTES:
         limit = settings.BULLETINS_MAX_FILE_BYTES
         raise content.ContentError(name, 1, f"{size:,} bytes: over the limit of {limit:,} (BULLETINS_MAX_FILE_BYTES)")
+
+
+def segmented_file(path_and_name):
+    """(Bulletin, each section's section_fields()) of a file, or its ContentError: the second
+    read of a load, which alone pays for segmenting the text, over the pool too."""
+    result = parse_file(path_and_name)
+    if isinstance(result, content.ContentError):
+        return result
+    return result, tuple(section_fields(section.title, section.paragraphs) for section in result.sections)
 
 
 @dataclass(frozen=True)
@@ -316,19 +327,20 @@ def load_into(directory, report, stack, builds):
 
     state = ContentState.current()
     previous = state.index_version if state else ""
-    rebuild = not index.exists(previous)
+    # Only new bulletins are added in place: a replaced or removed one is built afresh (index.py).
+    rebuild = not index.exists(previous) or bool(removed_ids) or any(claim.path in published for claim in claims)
     build = None
-    if rebuild or claims or removed_ids:
-        build = index.Build(None if rebuild else previous)
+    if rebuild or claims:
+        build = index.Build(previous, fresh=rebuild)
         builds.append(build)
-        build.remove(removed_ids + [published[c.path].id for c in claims if c.path in published])
     for start in range(0, len(claims), SAVE_BATCH):
         batch = claims[start : start + SAVE_BATCH]
-        bulletins = list(pool(parse_file, [(directory / claim.path, claim.path) for claim in batch]))
-        for claim, bulletin in zip(batch, bulletins, strict=True):
-            if isinstance(bulletin, content.ContentError) or bulletin.digest != claim.digest:
+        segmented = list(pool(segmented_file, [(directory / claim.path, claim.path) for claim in batch]))
+        for claim, result in zip(batch, segmented, strict=True):
+            if isinstance(result, content.ContentError) or result[0].digest != claim.digest:
                 raise ContentMoved(claim.path)
-        saved = save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats)
+        bulletins, search_fields = [b for b, _ in segmented], [s for _, s in segmented]
+        saved = save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats, search_fields)
         if not rebuild:
             for article, sections in saved:
                 build.add(article, sections)
@@ -343,11 +355,12 @@ def load_into(directory, report, stack, builds):
         update_state(build.name if build is not None else previous)
 
 
-def save_bulletins(bulletins, ids, stats):
+def save_bulletins(bulletins, ids, stats, search_fields):
     """Write bulletins with their sections, in a few statements for the lot; return [(article, sections)].
 
     `ids` maps the path of each bulletin already published to its article's id, which it keeps
-    (and with it its stored page, until the page is rendered again).
+    (and with it its stored page, until the page is rendered again); `search_fields`, each
+    bulletin's sections' section_fields().
     """
     now = timezone.now()
     articles = [
@@ -371,15 +384,25 @@ def save_bulletins(bulletins, ids, stats):
             article=article,
             position=position,
             text="\n".join(section.paragraphs),
+            first=first,
+            singles=singles,
+            streams=streams,
             **{name: getattr(section, name) for name in SECTION_FIELDS},
         )
-        for article, bulletin in zip(articles, bulletins, strict=True)
-        for position, section in enumerate(bulletin.sections, start=1)
+        for article, bulletin, fields in zip(articles, bulletins, search_fields, strict=True)
+        for position, (section, first, (singles, streams)) in enumerate(
+            zip(bulletin.sections, first_numbers(bulletin.sections), fields, strict=True), start=1
+        )
     )
     by_article = {article.pk: [] for article in articles}
     for section in sections:
         by_article[section.article.pk].append(section)
     return [(article, by_article[article.pk]) for article in articles]
+
+
+def first_numbers(sections):
+    """The number of each section's first block in the bulletin, from 1: how its page counts paragraphs."""
+    return itertools.accumulate((len(section.paragraphs) for section in sections[:-1]), initial=1)
 
 
 def update_state(index_version):

@@ -138,7 +138,8 @@ class SectionQuerySet(models.QuerySet):
             return {}
         with connections[self.db].cursor() as cursor:
             cursor.execute(
-                f"SELECT s.id, s.position, s.anchor, s.title, s.text, a.id, a.slug, a.title, a.region FROM {Section._meta.db_table} s "
+                f"SELECT s.id, s.position, s.anchor, s.title, s.text, s.first, s.singles, s.streams, a.id, a.slug, a.title, a.region "
+                f"FROM {Section._meta.db_table} s "
                 f"JOIN {Article._meta.db_table} a ON a.id = s.article_id WHERE s.id IN ({', '.join(['%s'] * len(ids))})",
                 list(ids),
             )
@@ -150,9 +151,12 @@ class SectionQuerySet(models.QuerySet):
                 anchor=anchor,
                 title=title,
                 text=text,
+                first=first,
+                singles=singles,
+                streams=streams,
                 article=Article(id=article_id, slug=slug, title=article_title, region=region),
             )
-            for section_id, position, anchor, title, text, article_id, slug, article_title, region in rows
+            for section_id, position, anchor, title, text, first, singles, streams, article_id, slug, article_title, region in rows
         }
 
 
@@ -167,6 +171,11 @@ class Section(models.Model):
     run_in = models.BooleanField(default=False, help_text="the title is bold at the start of the first paragraph")
     html = models.TextField(help_text="Rendered once at load, never per request.")
     text = models.TextField(help_text="Plain text, one block per line, for search and snippets.")
+    first = models.PositiveIntegerField(default=1, help_text="The number of its first block in the whole bulletin, from 1.")
+    singles = models.TextField(
+        blank=True, help_text="Where the text's segmentation has one-character words: a line of offsets for the title, then one a block."
+    )
+    streams = models.TextField(blank=True, help_text="What search matches of the title, then of each block (searchable()), a line each.")
 
     objects = SectionQuerySet.as_manager()
 
@@ -183,6 +192,21 @@ class Section(models.Model):
     @property
     def paragraphs(self):
         return self.text.split("\n")
+
+    def single_words(self, index=None):
+        """search.text.single_words() of the title (index None) or of the paragraph at `index`, as the load stored them."""
+        lines = self.singles.split("\n")
+        line = lines[0 if index is None else index + 1] if len(lines) > (0 if index is None else index + 1) else ""
+        return [int(offset) for offset in line.split()]
+
+    def stream(self, index=None):
+        """search.text.searchable() of the title (index None) or of the paragraph at `index`, as
+        the load stored it; None for a section stored before loads did."""
+        return self.streams.split("\n")[0 if index is None else index + 1] if self.streams else None
+
+    def number(self, index):
+        """The paragraph at `index` (from 0) counted as the page counts its blocks: 第 n 段."""
+        return self.first + index
 
     def block_id(self, index):
         """The id of the paragraph at `index` (from 0), as the loader rendered it."""

@@ -25,7 +25,7 @@ from markupsafe import escape
 from . import script, search
 from .models import Article, Page
 from .search import marks
-from .search.text import searchable
+from .search.text import searchable, single_words
 
 logger = logging.getLogger(__name__)
 RELEASE_SUFFIXES = {".py", ".html", ".txt"}
@@ -96,7 +96,9 @@ def highlighted(html, hl, path):
 
 def mark_section(html, query):
     text = html_module.unescape(TAG.sub(" ", html))
-    return str(marks.highlight_html(html, marks.marks_for(query, searchable(text))))
+    whole = query.whole_forms
+    singles = {text[at] for at in single_words(text)} if whole else frozenset()
+    return str(marks.highlight_html(html, marks.marks_for(query, searchable(text), singles), whole))
 
 
 def neighbours():

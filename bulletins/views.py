@@ -98,7 +98,9 @@ def search_page(request):
         found = within_budget(search.search, raw, region=region, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         if found is None:
             return render(request, "search.html", {**context, "too_slow": True}, status=503)
-        context.update(found=found, pages=-(-found.bulletins // PAGE_SIZE), link=functools.partial(result_url, query=found.query))
+        context.update(
+            found=found, pages=-(-found.bulletins // PAGE_SIZE), link=functools.partial(result_url, highlight=hl_parameter(found.query))
+        )
         if page > max(context["pages"], 1):  # a page past the last: 404, with the way to the first
             return render(request, "search.html", {**context, "out_of_range": True}, status=404)
     return render(request, "search.html", context)
@@ -113,8 +115,7 @@ def within_budget(search_function, *args, **kwargs):
     """The search's answer, or None when making it took more than BULLETINS_SEARCH_BUDGET_MS of
     work: such an answer is not served, and the reader is asked for a narrower query. Loading
     the query's dictionaries, once per process, is not the search's work."""
-    search.text.tokenizer()
-    search.text.to_simplified()
+    search.load_dictionaries()
     start = time.thread_time()
     found = search_function(*args, **kwargs)
     if (time.thread_time() - start) * 1000 > settings.BULLETINS_SEARCH_BUDGET_MS:
@@ -132,6 +133,7 @@ def api_search(request):
     found = within_budget(search.places, raw, region=region, limit=limit, offset=offset)
     if found is None:
         return api_error(503, TOO_SLOW)
+    highlight = hl_parameter(found.query)
     payload = {
         "query": found.query.text,
         "region": region,
@@ -140,11 +142,16 @@ def api_search(request):
         "limit": limit,
         "offset": offset,
         "regions": found.regions,
+        "absent": found.query.absent,
+        "suggestion": found.suggestion,
+        "ignored": found.query.ignored,
         "results": [
             {
-                "url": absolute(request, result_url(place, found.query)),
+                "url": absolute(request, result_url(place, highlight)),
                 "article": {"slug": place.article.slug, "title": place.article.title},
                 "section": {"id": place.section.anchor, "title": place.section.title} if place.section else None,
+                "paragraph": {"id": place.paragraph_id, "number": place.section.number(place.paragraph)} if place.section else None,
+                "place": place.name or None,
                 "snippet": str(place.snippet),
                 "score": place.score,
                 "missing": place.missing,
@@ -155,10 +162,15 @@ def api_search(request):
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
-def result_url(place, query):
-    """Where a result leads: its bulletin's page with the query marked (?hl=), at its place."""
-    url = f"{place.article.get_absolute_url()}?{urlencode({'hl': query.text})}"
+def result_url(place, highlight):
+    """Where a result leads: its bulletin's page with the query marked (`highlight`, the
+    query string hl_parameter() makes once for a page of results), at its place."""
+    url = f"{place.article.get_absolute_url()}?{highlight}"
     return f"{url}#{place.fragment}" if place.fragment else url
+
+
+def hl_parameter(query):
+    return urlencode({"hl": query.text})
 
 
 def absolute(request, path):

@@ -1,12 +1,13 @@
 """bulletins.content: front matter, sections and rendering, on real Markdown files."""
 
 import datetime
+import re
 
 import pytest
 
-from bulletins.content import ContentError, parse_bulletin
+from bulletins.content import PAGE_IDS, ContentError, parse_bulletin
 
-from .support import CONTENT, FIXTURES
+from .support import CONTENT, FIXTURES, ROOT
 
 
 def parse(path):
@@ -189,3 +190,16 @@ def test_a_bulletin_of_too_many_paragraphs_is_refused_at_the_first_too_many():
     with pytest.raises(ContentError) as caught:
         parse_bulletin("x.md", data, max_blocks=4)
     assert caught.value.line == 14 and "more than 4 paragraphs and headings" in caught.value.message
+
+
+def test_no_section_takes_an_id_that_the_page_gives_its_own_parts():
+    body = "\n\n".join(f"## {name}\n\n正文。" for name in sorted(PAGE_IDS))
+    bulletin = parse_bulletin("ids.md", f"---\ntitle: 标题\nslug: ids\n---\n\n{body}\n".encode())
+    assert not {section.anchor for section in bulletin.sections} & PAGE_IDS
+
+
+def test_the_page_ids_are_the_ones_the_templates_give():
+    given = set()
+    for template in (ROOT / "templates").glob("*.html"):
+        given |= set(re.findall(r'\bid="([a-z-]+)"', template.read_text(encoding="utf-8")))
+    assert given == PAGE_IDS

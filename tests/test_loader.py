@@ -466,13 +466,27 @@ def test_each_load_that_changes_content_publishes_a_new_index_version_made_from_
     load_content(content_dir)
     before = ContentState.index_name()
     assert load_content(content_dir).loaded == [] and ContentState.index_name() == before  # nothing changed
-    path = content_dir / JIANGSU
-    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    (content_dir / "04-new.md").write_text("---\ntitle: 新的一篇\nslug: new-one\n---\n\n孙廷朴出席。\n", encoding="utf-8")
     load_content(content_dir)
     after = ContentState.index_name()
     assert after != before and index.exists(before)  # the last version stays for workers holding it
     shared = {name for name, inode in index_files(before).items() if index_files(after).get(name) == inode}
     assert any(name.endswith(".idx") for name in shared)  # the unchanged segment is linked, not written again
+    assert indexed_section_ids("孙廷朴") and indexed_section_ids("赵庭朴")
+
+
+def test_a_load_that_replaces_a_bulletin_builds_the_index_afresh(content_dir, own_index):
+    """Deleted documents would stay in BM25's statistics: the answer would depend on the loads
+    that led to the content, not on the content."""
+    load_content(content_dir)
+    before = ContentState.index_name()
+    path = content_dir / JIANGSU
+    path.write_text(path.read_text(encoding="utf-8").replace("赵庭朴", "孙廷朴"), encoding="utf-8")
+    load_content(content_dir)
+    after = ContentState.index_name()
+    assert after != before and index.exists(before)
+    shared = {name for name, inode in index_files(before).items() if index_files(after).get(name) == inode}
+    assert not any(name.endswith(".idx") for name in shared)
     assert indexed_section_ids("赵庭朴") == set() and indexed_section_ids("孙廷朴")
 
 

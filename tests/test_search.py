@@ -82,7 +82,7 @@ LANDINGS = [
     ("未保", f"{CQ}#完善四级工作网络"),
     ("低保", f"{SZ}#lead-p3"),
     ("事实孤儿", f"{CQ}#加大精准保障力度"),
-    ("社工", f"{CQ}#强化基层能力建设"),
+    ("社工", f"{SZ}#lead-p4"),  # the word as typed, before its long form (社会工作者)
     # spaces and quotes
     ("儿童主任 考核", f"{CQ}#强化基层能力建设"),
     ('"兜住底、兜准底"', f"{JS}#lead-p4"),
@@ -140,7 +140,7 @@ def matched_section_ids(query):
     """Every section that the index lists for a query, straight from the index."""
     searcher = search.current_searcher()
     hits = searcher.search(places_query(parse(query)), limit=10_000).hits
-    return {section_id for _, _, section_id in search.hit_ids(searcher, hits)}
+    return {section_id for _, _, section_id, _ in search.hit_ids(searcher, hits)}
 
 
 def published_paragraphs():
@@ -221,8 +221,19 @@ def test_snippet_marks_the_words_around_the_best_match():
 
 
 def test_snippet_escapes_the_text():
-    _index, quote = marks.snippet(["a<b>c 儿童 &"], {"儿童": {"儿童"}})
+    text_ = "a<b>c 儿童 &"
+    quote = marks.quote(text_, marks.spans(text_, ["儿童"]), {"儿童": {"儿童"}}, parse("儿童"))
     assert quote == "a&lt;b&gt;c <mark>儿童</mark> &amp;"
+
+
+def splits_a_run(text, i):
+    """Whether a cut before text[i] falls inside a number or a Latin word."""
+    if i <= 0 or i >= len(text):
+        return False
+    before, after = text[i - 1], text[i]
+    if re.match(r"[0-9A-Za-z]", before) and re.match(r"[0-9A-Za-z]", after):
+        return True
+    return (after in ".%" and before.isdigit()) or (before == "." and after.isdigit())
 
 
 SNIPPET_QUERIES = ["低保", "困难群众 救助", "1365元", "80%", "儿童主任 考核", "社会救助", "8522.58万元", "深圳 养老", "未保"]
@@ -238,7 +249,7 @@ def test_snippets_quote_the_text_exactly_in_whole_pieces(query):
         for piece in filter(None, quote.split(marks.ELLIPSIS)):
             assert piece in text, (piece, text)
             at = text.index(piece)
-            assert not marks.splits_a_run(text, at) and not marks.splits_a_run(text, at + len(piece)), piece
+            assert not splits_a_run(text, at) and not splits_a_run(text, at + len(piece)), piece
             assert piece[0].isalnum() or piece[0] in "“《（", piece
         assert "…" not in quote.replace(marks.ELLIPSIS, "")
 
@@ -402,23 +413,27 @@ def test_search_page_lists_each_bulletin_once_with_links_to_its_places(client):
     html_ = client.get("/search/", {"q": "重庆学校安全"}).content.decode()
     assert re.search(r"<strong>2</strong> 篇公报，\d+ 处", html_)
     assert html_.count('data-bulletin="chongqing-yutong-shouhu"') == 1
-    link = re.search(r'<a (?:class="place-title" )?href="([^"]+)">筑牢安全守护防线。</a>', html_).group(1)
+    link = re.search(r'<a class="(?:result-place|place-title)" href="([^"]+)">筑牢安全守护防线</a>', html_).group(1)
     assert link.startswith("/articles/chongqing-yutong-shouhu/?hl=") and link.endswith("#" + quote("筑牢安全守护防线"))
 
 
-def test_result_headings_lead_with_the_section_the_bulletin_and_region_below(client):
-    html_ = client.get("/search/", {"q": "扁平化协调"}).content.decode()
-    result = html_[html_.index('<li class="result"') : html_.index("</li>", html_.index('<li class="result"'))]
-    assert re.search(r"<h2><a [^>]*>一是专班推进。</a></h2>", result)
+def result_items(html_):
+    return re.findall(r'<li class="result" data-bulletin="[^"]+">(.*?)\n  </li>', html_, re.S)
+
+
+def test_each_entry_is_headed_by_its_bulletin_with_the_place_and_region_below(client):
+    result = result_items(client.get("/search/", {"q": "扁平化协调"}).content.decode())[0]
+    assert re.search(r"<h2><a [^>]*>重庆启动“渝童守护”行动 进一步健全未成年人保护体系</a></h2>", result)
     meta = re.search(r'<p class="result-meta">(.*?)</p>', result, re.S).group(1)
-    assert '<span class="result-bulletin">重庆启动' in meta and '<span class="result-region">重庆市</span>' in meta
+    assert '<a class="result-place" href="' in meta and ">一是专班推进</a>" in meta  # no full stop
+    assert '<span class="result-region">重庆市</span>' in meta
 
 
-def test_untitled_places_read_as_the_lead_or_by_their_place(client):
-    html_ = client.get("/search/", {"q": "五项重点任务"}).content.decode()  # the lead of Chongqing, untitled
-    assert re.search(r"<h2><a [^>]*>导语</a></h2>", html_)
-    html_ = client.get("/search/", {"q": "据了解"}).content.decode()  # Chongqing's untitled seventh section
-    assert re.search(r">第 7 段</a>", html_)
+def test_untitled_places_are_named_by_their_paragraph_as_the_page_counts_them(client):
+    html_ = client.get("/search/", {"q": "五项重点任务"}).content.decode()  # Chongqing's 2nd paragraph, untitled
+    assert ">第 2 段</a>" in html_ and "导语" not in html_
+    html_ = client.get("/search/", {"q": "据了解"}).content.decode()  # its 8th paragraph, the 7th section
+    assert ">第 8 段</a>" in html_ and ">第 7 段</a>" not in html_
     assert ">正文<" not in html_
 
 
@@ -453,7 +468,7 @@ def test_following_a_result_marks_the_words_and_keeps_the_query(client):
     assert "<mark>学校</mark>" in html_ and "<mark>安全</mark>" in html_
     assert 'name="q" value="重庆学校安全"' in html_
     assert 'href="/search/?q=%E9%87%8D%E5%BA%86%E5%AD%A6%E6%A0%A1%E5%AE%89%E5%85%A8">返回搜索结果</a>' in html_
-    assert f'<a href="/articles/{CQ}/">清除标记</a>' in html_
+    assert f'<a class="search-bar-clear" href="/articles/{CQ}/">清除标记</a>' in html_
 
 
 def test_article_highlight_never_touches_markup(client):
@@ -532,9 +547,10 @@ def test_api_answers_json_best_first(client):
     data = response.json()
     assert data["query"] == "儿童主任" and data["total"] == len(data["results"]) == 2 and data["total_bulletins"] == 1
     first = data["results"][0]
-    assert set(first) == {"url", "article", "section", "snippet", "score", "missing"}
+    assert set(first) == {"url", "article", "section", "paragraph", "place", "snippet", "score", "missing"}
     assert first["article"] == {"slug": CQ, "title": "重庆启动“渝童守护”行动 进一步健全未成年人保护体系"}
     assert first["section"] == {"id": "强化基层能力建设", "title": "强化基层能力建设。"}
+    assert first["paragraph"] == {"id": "强化基层能力建设-p1", "number": 7} and first["place"] == "强化基层能力建设"
     assert "<mark>儿童主任</mark>" in first["snippet"]
     assert first["url"].startswith(f"http://testserver/articles/{CQ}/?hl=")
     assert [r["score"] for r in data["results"]] == sorted((r["score"] for r in data["results"]), reverse=True)
@@ -542,7 +558,8 @@ def test_api_answers_json_best_first(client):
 
 def test_api_limit_defaults_to_ten_and_is_capped(client):
     assert client.get("/api/search", {"q": "的"}).json()["limit"] == 10
-    assert len(client.get("/api/search", {"q": "的"}).json()["results"]) == 7
+    everything = client.get("/api/search", {"q": "的"}).json()
+    assert len(everything["results"]) == min(10, everything["total"]) == 10
     assert client.get("/api/search", {"q": "的", "limit": 500}).json()["limit"] == 50
     page = client.get("/api/search", {"q": "未成年人", "limit": 2, "offset": 2}).json()
     whole = client.get("/api/search", {"q": "未成年人", "limit": 4}).json()
@@ -746,3 +763,44 @@ def test_searches_during_loads_answer_from_one_version(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[200]", result.stderr[-3000:]
+
+
+@pytest.fixture
+def own_index(settings, tmp_path):
+    settings.BULLETINS_INDEX_DIR = tmp_path / "index"
+
+
+def answers(client, queries):
+    """The API's JSON and the results pages' bulletins for each query, pages 1 and 2."""
+    out = {}
+    for query in queries:
+        for offset in (0, 4):
+            out[(query, offset)] = client.get("/api/search", {"q": query, "limit": 4, "offset": offset}).json()
+        for page in (1, 2):
+            html_ = client.get("/search/", {"q": query, "page": page}).content.decode()
+            out[(query, "page", page)] = re.findall(r'data-bulletin="([^"]+)"', html_)
+    return out
+
+
+def test_equal_scores_are_ordered_alike_however_the_index_was_built(client, content_dir, own_index):
+    """Twelve bulletins that score alike straddle the page boundary; one index is built at once,
+    the other by loads that add them a few at a time, after one that replaced a bulletin."""
+    extras = {f"extra-{n:02d}.md": f"---\ntitle: 第{n}号通知\nslug: extra-{n}\n---\n\n儿童主任培训，考核激励。\n" for n in range(12)}
+    for name, body in extras.items():
+        (content_dir / name).write_text(body, encoding="utf-8")
+    load_content(content_dir)
+    queries = ["儿童主任", "儿童主任 培训", "考核激励", "培训"]
+    at_once = answers(client, queries)
+    for name in extras:
+        (content_dir / name).unlink()
+    load_content(content_dir)
+    for start in (10, 5, 0):  # the last first: tantivy would keep other ties
+        for name in list(extras)[start : start + 5]:
+            (content_dir / name).write_text(extras[name], encoding="utf-8")
+        load_content(content_dir)
+    assert search.current_searcher().num_segments > 1  # built in several pieces
+    assert answers(client, queries) == at_once
+    for query in queries:  # a page is the part of the whole order that it shows
+        whole = client.get("/api/search", {"q": query, "limit": 50}).json()["results"]
+        pages = [client.get("/api/search", {"q": query, "limit": 4, "offset": offset}).json()["results"] for offset in (0, 4, 8)]
+        assert [r["url"] for page in pages for r in page] == [r["url"] for r in whole[:12]]

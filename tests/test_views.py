@@ -60,7 +60,7 @@ def test_every_paragraph_has_an_id(client):
 
 def test_attribution_closes_the_article(client):
     html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
-    assert '<p class="attribution">（据江苏省民政厅）</p>' in html
+    assert '<p class="attribution" id="source">（据江苏省民政厅）</p>' in html
     assert '<nav class="toc"' not in html  # no sections, no table of contents
 
 

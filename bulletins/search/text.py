@@ -25,6 +25,8 @@ FULL_WIDTH = str.maketrans({chr(code): chr(code - 0xFEE0) for code in range(0xFF
 # A figure with its unit (1365元, 2.6亿元, 80%), kept whole as one query word.
 FIGURE = re.compile(r"\d+(?:\.\d+)?(?:[%‰]|[万亿千百]*[元人家个名次户所项条岁年月日号]*)")
 ASCII_WORD = re.compile(r"^[a-z0-9.%‰]+$")
+PARTICLES = "了着过"
+SINGLE = re.compile(r"[^\W\d_a-zA-Z]")  # a one-character word a query keeps apart: a letter, not an ASCII one
 
 
 def data_lines(name):
@@ -93,12 +95,6 @@ def searchable(text):
     return dropped(normalize(text))
 
 
-def prepared(text):
-    """(normalized text, searchable text): both, for a text that is searched and then marked."""
-    normalized = normalize(text)
-    return normalized, dropped(normalized)
-
-
 def searchable_with_offsets(text):
     """searchable(text) and, for each of its characters, where it stands in `text`.
 
@@ -149,10 +145,43 @@ def words(term):
     return [searchable(word) for _, word in merged if searchable(word)]
 
 
+def single_words(text):
+    """Where `text`'s own segmentation (jieba's, as for queries) has a word of one character that
+    a query can ask for (a letter, not a function word): [offset, ...] in `text`.
+
+    A one-character word left over from a longer query (领 in 老人补贴怎么领) matches only
+    there, never inside a longer word (引领, 领域): computed once per paragraph at load.
+    """
+    found, at = [], 0
+    for word in particles_apart(tokenizer().cut(text)):
+        if len(word) == 1 and SINGLE.match(word) and word not in stopwords():
+            found.append(at)
+        at += len(word)
+    return found
+
+
+def section_fields(title, paragraphs):
+    """(singles, streams) of a section, as Section stores them: single_words() and searchable() of
+    its title and of each paragraph, a line each, made once at load and read by every search."""
+    texts = (title, *paragraphs)
+    return "\n".join(" ".join(map(str, single_words(text))) for text in texts), "\n".join(map(searchable, texts))
+
+
+def particles_apart(words):
+    """jieba's words with an aspect particle that it joined to a verb (建了, 有过) cut off: the
+    verb is the word, the particle a function word."""
+    for word in words:
+        if len(word) > 1 and word[-1] in PARTICLES and word not in tokenizer().FREQ:
+            yield word[:-1]
+            yield word[-1]
+        else:
+            yield word
+
+
 def cut(text):
     """jieba's words of `text`, with runs of single characters that are not function words joined."""
     out = []
-    for word in tokenizer().cut(text):
+    for word in particles_apart(tokenizer().cut(text)):
         if not is_searchable(word):
             continue
         single = len(word) == 1 and word not in stopwords() and not ASCII_WORD.match(word)
