@@ -155,9 +155,10 @@ def test_arriving_from_search_keeps_the_query_and_steps_through_the_marks(page, 
     total = page.locator("mark").count()
     assert total > 1 and f"本文标出 {total} 处" in bar.inner_text()
     bar.get_by_role("button", name="下一处").click()
-    assert f"第 1/{total} 处" in bar.inner_text()
     current = page.locator("mark.current")
     assert current.count() == 1 and in_view(page, "mark.current")
+    assert current.evaluate("m => m.closest('section').id == decodeURIComponent(location.hash.slice(1))")  # from the landed place
+    assert re.search(rf"第 \d+/{total} 处", bar.inner_text())
     first = current.evaluate("m => Array.prototype.indexOf.call(document.querySelectorAll('mark'), m)")
     bar.get_by_role("button", name="下一处").click()
     second = page.locator("mark.current").evaluate("m => Array.prototype.indexOf.call(document.querySelectorAll('mark'), m)")
@@ -167,13 +168,54 @@ def test_arriving_from_search_keeps_the_query_and_steps_through_the_marks(page, 
         "[document.querySelector('.search-bar').getBoundingClientRect().bottom, document.querySelector('.toc').getBoundingClientRect().top]"
     )
     assert page.viewport_size["width"] < 1024 or bar_bottom <= toc_top, (bar_bottom, toc_top)  # the bar hides no contents
-    bar.get_by_role("link", name="清除标记").click()
-    page.wait_for_url(server.url + CQ)
-    assert page.locator("mark").count() == 0 and page.locator(".search-bar").count() == 0
-    page.go_back()
     page.get_by_role("link", name="返回搜索结果").click()
     page.wait_for_url("**/search/?q=*")
     assert page.locator(".result").count() >= 1
+
+
+@pytest.mark.parametrize(("width", "prefix"), [(375, ""), (375, "/zh-hant"), (1366, "")])
+def test_a_result_lands_clear_of_the_bar_which_steps_from_there_and_clears_in_place(browser, server, width, prefix):
+    context = browser.new_context(viewport={"width": width, "height": 700}, is_mobile=width < 600, has_touch=width < 600)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server.url + prefix + "/search/?q=" + quote("孩子上网吧有人管吗"))
+    page.locator(".result h2 a").first.click()
+    page.wait_for_url("**/articles/chongqing-yutong-shouhu/?hl=*")
+    page.wait_for_timeout(300)  # whatever the page does after load, it has done
+    target = unquote(page.evaluate("location.hash"))
+    assert target == "#筑牢安全守护防线"
+    bar_bottom, top, bottom = page.evaluate(
+        """id => { const r = document.getElementById(id).getBoundingClientRect();
+                   return [document.querySelector('.search-bar').getBoundingClientRect().bottom, r.top, r.bottom]; }""",
+        target[1:],
+    )
+    assert bar_bottom <= top + 1 and bottom <= 700, (bar_bottom, top, bottom)  # under the bar, whole
+    bar = page.locator(".search-bar")
+    steps = ("上一處", "下一處", "第 {n}/{total} 處") if prefix else ("上一处", "下一处", "第 {n}/{total} 处")
+    total = page.locator(".bulletin mark").count()
+    landed = page.evaluate(
+        """id => { const t = document.getElementById(id);
+                   return [...document.querySelectorAll('.bulletin mark')].findIndex(m => t.contains(m)); }""",
+        target[1:],
+    )
+    assert landed > 0  # marks before the landed place too: stepping starts from it, not from the first
+    bar.get_by_role("button", name=steps[1]).click()
+    assert steps[2].format(n=landed + 1, total=total) in bar.inner_text()
+    bar.get_by_role("button", name=steps[0]).click()
+    bar.get_by_role("button", name=steps[0]).click()
+    assert steps[2].format(n=landed - 1, total=total) in bar.inner_text()
+    page.evaluate("id => document.getElementById(id).scrollIntoView()", target[1:])
+    before = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", target[1:])
+    clear = bar.get_by_role("link", name="清除標記" if prefix else "清除标记")
+    clear.evaluate("link => link.click()")  # as a tap does, without Playwright scrolling it into view first
+    assert page.locator("mark").count() == 0 and page.locator(".search-bar").count() == 0
+    after = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", target[1:])
+    assert abs(after - before) <= 2, (before, after)  # the reader stays where they were
+    assert "hl=" not in page.url and unquote(page.url).endswith(prefix + CQ + target)
+    page.screenshot(path=str(SHOTS / f"search-landing-{width}{prefix.replace('/', '-')}.png"))
+    context.close()
+    assert errors == []
 
 
 def test_section_link_copies_its_title_and_a_readable_address(context, server):

@@ -60,27 +60,70 @@
     node.textContent = address;
   });
 
-  // A page opened from search: step through its marks, "第 n/N 处".
-  var bar = document.querySelector(".search-bar-count");
-  var marks = document.querySelectorAll(".bulletin mark");
-  if (bar && marks.length) {
+  // A page opened from search: step through its marks from where the reader landed, "第 n/N 处"
+  // (the words come from the page, so a traditional page says them in traditional script).
+  var bar = document.querySelector(".search-bar");
+  if (bar) {
+    var root = document.documentElement;
+    var fit = function () { root.style.setProperty("--bar-height", bar.getBoundingClientRect().height + "px"); };
+    fit();
+    window.addEventListener("resize", fit);
+    var landedOn = function () {
+      var id = decodeURIComponent(location.hash.slice(1));
+      var node = id && document.getElementById(id);
+      return node && node.closest(".bulletin") ? node : null;
+    };
+    var target = landedOn();
+    if (target) target.scrollIntoView(); // again, now that the bar's height keeps it clear
+    var marks = Array.prototype.slice.call(document.querySelectorAll(".bulletin mark"));
+    var count = bar.querySelector(".search-bar-count");
+    var format = bar.querySelector(".search-bar-format");
     var at = -1;
+    var landed = -1; // the first mark in or after the landed place
+    if (target) {
+      landed = marks.findIndex(function (m) {
+        return target.contains(m) || (target.compareDocumentPosition(m) & Node.DOCUMENT_POSITION_FOLLOWING);
+      });
+    }
     var step = function (by) {
-      if (at >= 0) marks[at].classList.remove("current");
-      at = (at + by + marks.length) % marks.length;
+      var n = marks.length;
+      if (at >= 0) {
+        marks[at].classList.remove("current");
+        at = (at + by + n) % n;
+      } else if (landed >= 0) {
+        at = by > 0 ? landed : (landed - 1 + n) % n;
+      } else {
+        at = by > 0 ? 0 : n - 1;
+      }
       marks[at].classList.add("current");
       marks[at].scrollIntoView({ block: "center" });
-      bar.textContent = "第 " + (at + 1) + "/" + marks.length + " 处";
+      count.textContent = format.textContent.replace("{n}", at + 1).replace("{total}", n);
     };
-    var previous = bar;
-    [["上一处", -1], ["下一处", 1]].forEach(function (pair) {
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "search-bar-step";
-      button.textContent = pair[0];
-      button.addEventListener("click", function () { step(pair[1]); });
-      previous.after(button);
-      previous = button;
+    bar.querySelectorAll(".search-bar-step").forEach(function (button) {
+      button.disabled = false;
+      button.addEventListener("click", function () { step(Number(button.dataset.by)); });
+    });
+    // Clearing the marks keeps the reader where they are: the marks and the bar go, the text stays put.
+    var clear = bar.querySelector(".search-bar-clear");
+    clear.addEventListener("click", function (event) {
+      event.preventDefault();
+      // What the reader is reading: the first block whose top is below the bar.
+      var under = bar.getBoundingClientRect().bottom - 1;
+      var anchor = Array.prototype.find.call(document.querySelectorAll(".bulletin-body [id]"), function (node) {
+        return node.getBoundingClientRect().top >= under;
+      });
+      var before = anchor ? anchor.getBoundingClientRect().top : 0;
+      root.style.overflowAnchor = "none"; // the browser's own scroll anchoring would move it twice
+      marks.forEach(function (m) {
+        var parent = m.parentNode;
+        parent.replaceChild(document.createTextNode(m.textContent), m);
+        parent.normalize();
+      });
+      bar.remove();
+      root.style.removeProperty("--bar-height");
+      if (anchor && anchor.isConnected) window.scrollBy(0, anchor.getBoundingClientRect().top - before);
+      root.style.removeProperty("overflow-anchor");
+      history.replaceState(null, "", clear.getAttribute("href") + location.hash);
     });
   }
 
