@@ -11,6 +11,7 @@ alone titles what follows it as a heading. Paragraphs outside these form untitle
 
 import datetime
 import hashlib
+import html as html_module
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
@@ -32,8 +33,22 @@ SUMMARY_MAX = 160
 # Characters a text copied from a PDF may carry (form feed, backspace…) that no bulletin means:
 # refused with their line, as feeds and pages cannot carry them. Tab and newline are text.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Characters that change how text is shown without being seen: bidirectional overrides and
+# isolates (U+202E turns a title around), refused in the file and in its front matter's values.
+UNSEEN_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# What looks blank: white space, and the zero-width characters (a body of only these is empty).
+BLANK_RE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*")
 ORDER_RANGE = range(-(2**31), 2**31)  # what the database's integer column holds
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
+# What a bulletin's fields may hold, as the database's columns do (models.py).
+FIELD_LENGTHS = {"title": 300, "region": 50, "source": 200, "byline": 200}
+# Bounds on the shape of a body, past which Markdown's work grows out of proportion: its link
+# parsing takes minutes on a block of thousands of '[' (4,000: 1.9 s; 8,000: 8 s), and nesting
+# recurses (a list 300 deep exhausts Python's stack).
+MAX_BRACKETS = 500  # '[' in one block
+MAX_DEPTH = 20  # levels of lists and quotations
+MAX_HEADING = 300  # characters of a heading or a lead-in: a section's title
+MAX_ANCHOR = 80  # characters of a section's id, whatever its title
 # The ids that the article page gives its own parts (base.html, article.html): no section takes one.
 PAGE_IDS = frozenset({"top", "site-search", "main", "provenance", "contents", "source", "related-title"})
 MAX_BLOCKS = 5000  # paragraphs and headings in one bulletin; the loader passes BULLETINS_MAX_BLOCKS
@@ -107,10 +122,10 @@ def decode(path, data):
         line = data.count(b"\n", 0, exc.start) + 1
         raise ContentError(path, line, f"not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    control = CONTROL_RE.search(text)
+    control = CONTROL_RE.search(text) or UNSEEN_RE.search(text)
     if control:
         line = text.count("\n", 0, control.start()) + 1
-        raise ContentError(path, line, f"a control character (U+{ord(control.group(0)):04X}) is not text: remove it")
+        raise ContentError(path, line, f"a control or direction character (U+{ord(control.group(0)):04X}) is not text: remove it")
     return text
 
 
@@ -144,9 +159,10 @@ def parse_front_matter(path, source, first_line):
     finally:
         loader.dispose()
 
-    lines = {}
-    for key_node, _ in node.value:
+    lines, raw = {}, {}
+    for key_node, value_node in node.value:
         key, line = key_node.value, first_line + key_node.start_mark.line
+        raw[key] = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
         if key not in FRONT_MATTER_KEYS:
             known = ", ".join(FRONT_MATTER_KEYS)
             raise ContentError(path, line, f"unknown front-matter key {key!r} (known keys: {known})")
@@ -154,8 +170,16 @@ def parse_front_matter(path, source, first_line):
             raise ContentError(path, line, f"{key!r} is written twice (first on line {lines[key]})")
         lines[key] = line
     for key in REQUIRED_KEYS:
-        if not isinstance(values.get(key), str) or not values[key].strip():
+        value = values.get(key)
+        if value is not None and not isinstance(value, str) and raw.get(key):
+            kind = type(value).__name__
+            raise ContentError(path, lines[key], f"{key!r} was read by YAML as a {kind} ({raw[key]}): write it in quotes")
+        if not isinstance(value, str) or not value.strip():
             raise ContentError(path, lines.get(key, first_line), f"front matter needs a non-empty {key!r}")
+    for key, value in values.items():
+        if isinstance(value, str) and (UNSEEN_RE.search(value) or CONTROL_RE.search(value)):
+            found = (UNSEEN_RE.search(value) or CONTROL_RE.search(value)).group(0)
+            raise ContentError(path, lines[key], f"{key!r} holds U+{ord(found):04X}, a control or direction character: remove it")
 
     def text_value(key):
         value = values.get(key)
@@ -169,6 +193,10 @@ def parse_front_matter(path, source, first_line):
     if not SLUG_RE.match(slug):
         raise ContentError(path, lines["slug"], f"slug {slug!r} must be lower-case ASCII words joined by '-'")
     order = values.get("order", 0)
+    if isinstance(order, int) and not isinstance(order, bool) and raw.get("order") and not re.fullmatch(r"[-+]?\d+", raw["order"].strip()):
+        raise ContentError(
+            path, lines["order"], f"order must be written as a plain whole number, not {raw['order']!r} (YAML 1.1 reads 1:30 as 90)"
+        )
     if isinstance(order, bool) or not isinstance(order, int) or order not in ORDER_RANGE:
         raise ContentError(path, lines["order"], f"order must be a whole number within ±2^31, not {order!r}")
 
@@ -178,6 +206,12 @@ def parse_front_matter(path, source, first_line):
             raise ContentError(path, lines[key], f"{key} must be written YYYY-MM-DD, not {value!r}")
         return value
 
+    for key, limit in FIELD_LENGTHS.items():
+        value = values["title"].strip() if key == "title" else text_value(key)
+        if len(value) > limit:
+            raise ContentError(path, lines[key], f"{key!r} is {len(value):,} characters long: at most {limit}")
+    if "/" in text_value("region"):
+        raise ContentError(path, lines["region"], "'region' names one place, without '/': its page's address is the name")
     return {
         "title": values["title"].strip(),
         "slug": slug,
@@ -236,6 +270,7 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
     for count, (line, block) in enumerate(blocks(lines, first_line), start=1):
         if count > max_blocks:
             raise ContentError(path, line, f"more than {max_blocks:,} paragraphs and headings (BULLETINS_MAX_BLOCKS)")
+        check_shape(path, line, block)
         heading = HEADING_RE.match(block)
         lead_in = LEAD_IN_RE.match(block)
         if heading:
@@ -245,9 +280,11 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
             heading_level = level
             groups.append([heading.group(2).strip(), level, [], False])
             in_lead_in = False
+            check_title(path, line, groups[-1][0])
         elif lead_in:
             rest = lead_in.group("rest").strip()
             groups.append([lead_in.group("title").strip(), heading_level + 1, [rest] if rest else [], bool(rest)])
+            check_title(path, line, groups[-1][0])
             # A lead-in titles its own paragraph; a bold line alone titles what follows it.
             in_lead_in = bool(rest)
         else:
@@ -255,22 +292,44 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
                 groups.append(["", heading_level, [], False])
                 in_lead_in = False
             groups[-1][2].append(block)
-    if not any(group[2] for group in groups):
+    if not any(not BLANK_RE.fullmatch(block) for group in groups for block in group[2]):
         raise ContentError(path, first_line, "the body is empty: a bulletin needs at least one paragraph")
 
     anchors = set(PAGE_IDS)
     sections = []
     for position, (title, level, body, run_in) in enumerate(groups, start=1):
         anchor = unique_anchor(section_anchor(title, position), anchors)
-        html, paragraphs = render(anchor, "\n\n".join(body), title if run_in else None)
+        try:
+            html, paragraphs = render(anchor, "\n\n".join(body), title if run_in else None)
+        except RecursionError:
+            raise ContentError(path, first_line, f"section {position} is nested too deep for Markdown") from None
         sections.append(Section(anchor, title, level, html, paragraphs, run_in))
     return tuple(sections)
 
 
+def check_shape(path, line, block):
+    """Refuse a block whose shape would make Markdown's work grow out of proportion (MAX_BRACKETS, MAX_DEPTH)."""
+    if block.count("[") > MAX_BRACKETS:
+        raise ContentError(
+            path, line, f"{block.count('['):,} '[' in one paragraph: at most {MAX_BRACKETS} (Markdown's links would take minutes)"
+        )
+    for number, text in enumerate(block.split("\n"), start=line):
+        indent = len(text) - len(text.lstrip(" \t>"))
+        depth = text[:indent].count(">") + len(text[:indent].replace(">", "").expandtabs(4)) // 4  # Markdown nests by 4 spaces
+        if depth > MAX_DEPTH:
+            raise ContentError(path, number, f"lists or quotations nested more than {MAX_DEPTH} deep")
+
+
+def check_title(path, line, title):
+    if len(title) > MAX_HEADING:
+        raise ContentError(path, line, f"a heading of {len(title):,} characters: at most {MAX_HEADING}")
+
+
 def section_anchor(title, position):
-    """Titled sections take their id from the title, so it survives edits elsewhere."""
+    """Titled sections take their id from the title, so it survives edits elsewhere; at most
+    MAX_ANCHOR characters of it, so that an address stays short whatever the heading."""
     if title:
-        return slugify(title, allow_unicode=True) or f"section-{position}"
+        return slugify(title, allow_unicode=True)[:MAX_ANCHOR].strip("-") or f"section-{position}"
     return "lead" if position == 1 else f"part-{position}"
 
 
@@ -323,7 +382,7 @@ def renderer():
             self.paragraphs = []
             for n, element in enumerate(root, start=1):
                 element.set("id", block_id(self.anchor, n))
-                self.paragraphs.append(" ".join("".join(element.itertext()).split()))
+                self.paragraphs.append(" ".join(plain(self.md, "".join(element.itertext())).split()))
                 if element.tag != "p":
                     continue
                 if n == 1 and self.run_in:
@@ -344,8 +403,35 @@ def renderer():
     return md
 
 
+# The placeholders Python-Markdown leaves in an element's text until it serializes it: stashed
+# HTML (an entity such as &nbsp;), a backslash escape (1\.), an autolink's ampersands.
+STASHED_RE = re.compile("\x02wzxhzdk:(\\d+)\x03")
+ESCAPED_RE = re.compile("\x02(\\d+)\x03")
+AMPERSAND = "\x02amp\x03"
+NUMERIC_REFERENCE_RE = re.compile(r"&#(\d+);")
+
+
+def plain(md, text):
+    """An element's text as a reader reads it: Markdown's placeholders replaced by what they hold."""
+    if "\x02" not in text:
+        return text
+
+    def stashed(match):
+        block = md.htmlStash.rawHtmlBlocks[int(match.group(1))]
+        return html_module.unescape(re.sub(r"<[^>]*>", "", block if isinstance(block, str) else etree.tostring(block, "unicode")))
+
+    text = STASHED_RE.sub(stashed, text)
+    text = ESCAPED_RE.sub(lambda match: chr(int(match.group(1))), text)
+    if AMPERSAND in text:  # an e-mail autolink, its letters written as character references
+        text = NUMERIC_REFERENCE_RE.sub(lambda match: chr(int(match.group(1))), text.replace(AMPERSAND, "&"))
+    return text.replace("\x02", "").replace("\x03", "")
+
+
 def safe_link(url):
-    """A link to the web, to mail, or within this site: no javascript:, data: or the like."""
+    """A link to the web, to mail, or within this site: no javascript:, data: or the like,
+    judged as the browser reads it, its character references decoded (javascript&#58;)."""
+    for _ in range(3):  # &amp;#58; is decoded twice by nobody, but judged as if it were
+        url = html_module.unescape(url)
     url = re.sub(r"[\x00-\x20]", "", url)
     scheme = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url)
     return scheme is None or scheme.group(0).lower() in SAFE_SCHEMES

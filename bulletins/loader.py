@@ -189,6 +189,21 @@ def claim_slugs(bulletins, owners):
     return sorted(kept, key=lambda b: b.path), errors
 
 
+def decide_slugs(claims, published, staying):
+    """(kept claims, refusals): claim_slugs() against what will be published, before anything is
+    written. The articles that stay as they are (`staying`: unchanged files, refused ones) hold
+    their slugs, and so does each published file that a slug conflict refuses, its last good
+    version staying published: a new file that takes the slug it still holds is refused too,
+    as long as refusals lead to others."""
+    while True:
+        owners = {a.slug: name for name, a in published.items() if name in staying}
+        kept, refused = claim_slugs(claims, owners)
+        newly = {error.path for error in refused if error.path in published} - staying
+        if not newly:
+            return kept, refused
+        staying |= newly
+
+
 def check_content(directory):
     """Every problem of the files in `directory`, without touching the database."""
     claims, errors = claim_files(content_files(directory))
@@ -313,10 +328,7 @@ def load_into(directory, report, stack, builds):
 
     pool = stack.enter_context(worker_pool(len(changed)))
     claims, report.refused = claim_files(changed, pool)
-    staying = {*report.unchanged, *(error.path for error in report.refused)}
-    # Slugs held by articles that stay as they are: unchanged files and refused ones.
-    owners = {a.slug: name for name, a in published.items() if name in staying}
-    claims, duplicates = claim_slugs(claims, owners)
+    claims, duplicates = decide_slugs(claims, published, {*report.unchanged, *(error.path for error in report.refused)})
     report.refused += duplicates
 
     # Free the slugs of the articles this load rewrites, so two files may swap slugs.

@@ -117,7 +117,7 @@ def test_digest_changes_with_the_bytes():
         ("impossible-date.md", 4, "'date' holds a value that does not exist"),
         ("order-out-of-range.md", 4, "order must be a whole number within"),
         ("key-twice.md", 4, "'title' is written twice (first on line 2)"),
-        ("control-character.md", 6, "a control character (U+000C) is not text"),
+        ("control-character.md", 6, "a control or direction character (U+000C) is not text"),
     ],
 )
 def test_bad_file_is_named_with_its_line(name, line, message):
@@ -171,7 +171,22 @@ def test_raw_html_is_shown_as_text_never_obeyed():
     assert "&lt;meta http-equiv" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,x", "vbscript:x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        # written with character references, as a browser decodes them (issue 22)
+        "javascript&#58;alert(1)",
+        "&#106;avascript:alert(1)",
+        "java&#x73;cript:alert(1)",
+        "jav&#x09;ascript:alert(1)",
+        "javascript&colon;alert(1)",
+    ],
+)
 def test_links_lead_only_to_the_web_mail_or_this_site(url):
     html = body(f"[甲]({url}) [乙](https://mca.gov.cn/) [丙](/articles/x/) [丁](mailto:a@b.cn) ![图]({url})")[0].html
     assert 'href="https://mca.gov.cn/"' in html and 'href="/articles/x/"' in html and 'href="mailto:a@b.cn"' in html
@@ -203,3 +218,71 @@ def test_the_page_ids_are_the_ones_the_templates_give():
     for template in (ROOT / "templates").glob("*.html"):
         given |= set(re.findall(r'\bid="([a-z-]+)"', template.read_text(encoding="utf-8")))
     assert given == PAGE_IDS
+
+
+def bulletin_with(body, **front):
+    fields = {"title": "标题", "slug": "shape", **front}
+    head = "".join(f"{key}: {value}\n" for key, value in fields.items())
+    return f"---\n{head}---\n\n{body}\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "front", "line", "message"),
+    [
+        ("[" * 160_000, {}, 6, "'[' in one paragraph"),
+        ("".join("    " * depth + "- 项\n" for depth in range(300)), {}, 27, "nested more than"),
+        ("".join(">" * depth + " 引\n" for depth in range(1, 300)), {}, 26, "nested more than"),
+        ("## " + "长" * 200_000, {}, 6, "a heading of 200,000 characters"),
+        ("**" + "长" * 1_000 + "。**正文。", {}, 6, "a heading of 1,001 characters"),
+        ("正文。", {"region": "江苏省/南京市"}, 4, "without '/'"),
+        ("正文。", {"region": "省" * 100_000}, 4, "'region' is 100,000 characters long"),
+        ("正文。", {"title": "题" * 301}, 2, "'title' is 301 characters long"),
+    ],
+    ids=["brackets", "nested-list", "nested-quotes", "long-heading", "long-lead-in", "region-slash", "long-region", "long-title"],
+)
+def test_a_file_of_a_shape_that_would_stop_a_load_is_refused_at_its_line(body, front, line, message):
+    """Issue 22: each of these made Markdown run for minutes, or rendering or a page's address fail."""
+    with pytest.raises(ContentError) as refused:  # before the work: the brackets took Markdown minutes
+        parse_bulletin("shape.md", bulletin_with(body, **front))
+    assert refused.value.line == line and message in refused.value.message, str(refused.value)
+
+
+def test_a_section_id_stays_short_whatever_its_heading():
+    bulletin = parse_bulletin("long.md", bulletin_with("## " + "很长的标题" * 50 + "\n\n正文。"))
+    assert len(bulletin.sections[-1].anchor) <= 80
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ('---\ntitle: "通知\\x0b"\nslug: s\n---\n\n正文。\n', 2, "'title' holds U+000B"),
+        ('---\ntitle: 通知\nslug: s\nbyline: "记者\\u202e皮磊"\n---\n\n正文。\n', 4, "'byline' holds U+202E"),
+        ("---\ntitle: 通知\nslug: s\n---\n\n## 标题\u202e反\n\n正文。\n", 6, "U+202E"),
+        ("---\ntitle: 通知\nslug: s\n---\n\n\u3000\u3000\n\n\u00a0\u200b\n", 5, "the body is empty"),
+        ("---\ntitle: 通知\nslug: s\norder: 190:20:30\n---\n\n正文。\n", 4, "plain whole number"),
+        ("---\ntitle: yes\nslug: s\n---\n\n正文。\n", 2, "read by YAML as a bool (yes): write it in quotes"),
+    ],
+    ids=["yaml-escaped-control", "bidi-in-a-field", "bidi-in-the-body", "blank-looking-body", "sexagesimal-order", "title-yes"],
+)
+def test_values_are_judged_after_yaml_decodes_them(source, line, message):
+    """Issue 22: each of these was published, or refused with a misleading message."""
+    with pytest.raises(ContentError) as refused:
+        parse_bulletin("values.md", source.encode())
+    assert refused.value.line == line and message in refused.value.message, str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        ("共&nbsp;13个设区市", "共 13个设区市"),
+        ("1\\. 第一条", "1. 第一条"),
+        ("联系 <a@b.cn> 即可", "联系 a@b.cn 即可"),
+        ("甲&amp;乙 &#x4e2d;", "甲&乙 中"),
+    ],
+    ids=["entity", "backslash-escape", "mail-autolink", "references"],
+)
+def test_the_text_of_a_block_holds_what_a_reader_reads_never_markdowns_placeholders(markdown, text):
+    """Issue 22: the API's text, snippets, summaries and feeds showed \\x02wzxhzdk:0\\x03."""
+    section = body(markdown)[0]
+    assert section.paragraphs == (text,)
+    assert parse_bulletin("x.md", f"---\ntitle: 标题\nslug: ok\n---\n\n{markdown}\n".encode()).summary == text

@@ -206,6 +206,24 @@ def test_a_new_file_may_take_the_old_slug_of_another_in_one_load(content_dir):
     assert Article.objects.get(slug="jiangsu-2023").source_path == JIANGSU
 
 
+def test_a_file_refused_for_its_new_slug_keeps_its_old_one_and_the_rest_is_published(content_dir):
+    """Issue 22: A takes C's slug (refused: C holds it), a new file takes A's current slug (also
+    refused: A's last good version still holds it), and an innocent new file is published."""
+    first = content_dir / JIANGSU
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace("slug: jiangsu-social-assistance-2023", "slug: chongqing-yutong-shouhu"), encoding="utf-8")
+    (content_dir / "04-takes-jiangsu.md").write_text(text.replace("江苏省召开", "冒名的"), encoding="utf-8")
+    (content_dir / "05-innocent.md").write_text("---\ntitle: 无辜的一篇\nslug: innocent\n---\n\n正文。\n", encoding="utf-8")
+    report = load_content(content_dir)
+    assert sorted(str(error) for error in report.refused) == [
+        f"{JIANGSU}:3: slug 'chongqing-yutong-shouhu' is already used by 02-chongqing-yutong-shouhu.md",
+        f"04-takes-jiangsu.md:3: slug 'jiangsu-social-assistance-2023' is already used by {JIANGSU}",
+    ]
+    assert report.loaded == ["05-innocent.md"]
+    assert Article.objects.get(slug="jiangsu-social-assistance-2023").source_path == JIANGSU
+    assert Article.objects.filter(slug="innocent").exists()
+
+
 def test_load_is_one_transaction(content_dir):
     """A database failure half-way through a load leaves the previous content whole."""
     from django.db import DatabaseError, connection
