@@ -3,9 +3,10 @@ compression, and stored pages answered before any view."""
 
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
+from django.utils.cache import patch_vary_headers
 
 from . import script
-from .pages import stored_answer
+from .pages import accepts_gzip, json_error, stored_answer, under_api
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -37,6 +38,10 @@ class ReadOnlyMiddleware(Middleware):
 
     def __call__(self, request):
         if request.method not in SAFE_METHODS:
+            if under_api(request.path):
+                response = json_error(405, f"{request.method} is not allowed: this API reads only")
+                response["Allow"] = ", ".join(SAFE_METHODS)
+                return response
             return HttpResponseNotAllowed(SAFE_METHODS)
         return self.get_response(request)
 
@@ -116,3 +121,9 @@ class GZipMiddleware(gzip.GZipMiddleware):
     bytes."""
 
     max_random_bytes = 0
+
+    def process_response(self, request, response):
+        if not accepts_gzip(request):  # Django's looks for "gzip" alone, and gzips for gzip;q=0
+            patch_vary_headers(response, ("Accept-Encoding",))
+            return response
+        return super().process_response(request, response)

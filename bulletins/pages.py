@@ -10,14 +10,16 @@ import gzip
 import hashlib
 import html as html_module
 import logging
+import posixpath
 import re
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
@@ -29,7 +31,7 @@ from .search.text import searchable, single_words
 
 logger = logging.getLogger(__name__)
 RELEASE_SUFFIXES = {".py", ".html", ".txt"}
-ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
+ACCEPTED_CODING = re.compile(r"\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([\d.]+))?")
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 # A section of a rendered article (article.html): its opening tag, its heading and text, its end.
 SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+(?: run-in)?">)(.*?)(</section>)', re.DOTALL)
@@ -86,7 +88,10 @@ def highlighted(html, hl, path):
     Applied to the stored page's bytes, so a page opened from a result costs a read and a
     pass over its sections. Each section is marked as marks.marks_for() decides for its text.
     """
-    query, _ = search.parse_query(hl)
+    try:
+        query, _ = search.parse_query(hl)
+    except search.index.Unavailable:  # while the index is rebuilt, the page marks the words unweighed
+        query = search.parse(hl)
     if not query:
         return html
     html = SECTION.sub(lambda m: m[1] + mark_section(m[2], query) + m[3], html)
@@ -225,7 +230,30 @@ def stored_page_response(request, etag, last_modified, html, html_gzip):
             for name, value in headers.items():
                 response.headers[name] = value
             return response
-    if ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+    if accepts_gzip(request):
         html, headers["Content-Encoding"] = html_gzip, "gzip"
     headers["Content-Length"] = len(html)
     return HttpResponse(html, headers=headers)
+
+
+def accepts_gzip(request):
+    """Whether the request's Accept-Encoding takes gzip: named with a weight above 0 (gzip;q=0
+    refuses it, as RFC 9110 says)."""
+    for item in request.META.get("HTTP_ACCEPT_ENCODING", "").split(","):
+        match = ACCEPTED_CODING.match(item)
+        if match and match.group(1) in ("gzip", "x-gzip"):  # as Django reads it: lower case
+            try:
+                return float(match.group(2) or 1) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def under_api(path):
+    """Whether a path is one of the API's (/api/…), whose every answer, errors included, is JSON."""
+    return path.startswith(posixpath.commonpath([reverse("api-search"), reverse("api-articles")]) + "/")
+
+
+def json_error(status, message, **details):
+    """The API's one shape of error: {"error": message, "status": status, ...details}."""
+    return JsonResponse({"error": message, "status": status, **details}, status=status, json_dumps_params={"ensure_ascii": False})

@@ -29,9 +29,7 @@ def bad_request(form):
     return api_error(400, form.error_message(), fields={name: list(messages) for name, messages in form.errors.items()})
 
 
-def api_error(status, message, **details):
-    """The API's one shape of error: {"error": message, "status": status, ...details}."""
-    return JsonResponse({"error": message, "status": status, **details}, status=status, json_dumps_params={"ensure_ascii": False})
+api_error = pages.json_error
 
 
 def bulletin_list(request, articles, template, sortable=True, **context):
@@ -90,6 +88,20 @@ def article(request, slug):
     return HttpResponse(pages.highlighted(html, hl, request.path) if search.is_searchable(hl) else html)
 
 
+def answers_while_rebuilding(view):
+    """A search view that answers 503 (unavailable()) while the index is rebuilt."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except search.index.Unavailable as error:
+            return unavailable(request, error)
+
+    return wrapper
+
+
+@answers_while_rebuilding
 @conditional
 def search_page(request):
     raw, region, page = SearchPageForm(request.GET).parameters()
@@ -111,10 +123,27 @@ NO_SUCH_BULLETIN = "no bulletin has this slug"
 TOO_SLOW = "这次搜索用时过长，没有完成：请换一个更具体的说法再试。"
 
 
+REBUILDING = "搜索索引正在重建，请稍后再试。"
+
+
+def unavailable(request, error):
+    """503 for a search while the index is rebuilt: the repair starts in this process (a load
+    that finds the published version missing or damaged builds it afresh from the database)."""
+    logger.error("%s: rebuilding it", error)
+    startup.repair_in_background()
+    if pages.under_api(request.path):
+        response = api_error(503, REBUILDING)
+    else:
+        response = render(request, "search.html", {"q": request.GET.get("q", ""), "rebuilding": True}, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
 def within_budget(search_function, *args, **kwargs):
     """The search's answer, or None when making it took more than BULLETINS_SEARCH_BUDGET_MS of
     work: such an answer is not served, and the reader is asked for a narrower query. Loading
-    the query's dictionaries, once per process, is not the search's work."""
+    the query's dictionaries, once per process, is not the search's work. Raises
+    search.index.Unavailable while the index is being rebuilt."""
     search.load_dictionaries()
     start = time.thread_time()
     found = search_function(*args, **kwargs)
@@ -124,6 +153,7 @@ def within_budget(search_function, *args, **kwargs):
     return found
 
 
+@answers_while_rebuilding
 @conditional
 def api_search(request):
     form = ApiSearchForm(request.GET)
@@ -237,6 +267,7 @@ def api_article(request, slug):
     return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
 
 
+@answers_while_rebuilding
 @conditional
 def api_related(request, slug):
     """Other bulletins that share this one's key words: its title's and its sections' titles'
@@ -247,6 +278,10 @@ def api_related(request, slug):
         return api_error(404, NO_SUCH_BULLETIN)
     words = " ".join([article.title, *article.sections.titled().values_list("title", flat=True)])
     found = within_budget(search.search, words[: search.MAX_QUERY_LENGTH], limit=RELATED + 1)
+    if found is None:  # never an empty list that a cache would keep as the answer
+        response = api_error(503, TOO_SLOW)
+        response["Retry-After"] = "5"
+        return response
     traditional = request.GET.get("script") == "hant"
     related = [
         {
@@ -255,7 +290,7 @@ def api_related(request, slug):
             "region": script.converter()(entry.article.region) if traditional else entry.article.region,
             "url": absolute(request, (script.PREFIX if traditional else "") + entry.article.get_absolute_url()),
         }
-        for entry in (found.entries if found else [])
+        for entry in found.entries
         if entry.article.slug != slug
     ][:RELATED]
     return JsonResponse({"related": related}, json_dumps_params={"ensure_ascii": False})
@@ -274,17 +309,26 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
+def public_outcome(last_load):
+    """How the last load ended, without what only the operator may read: a failure's message
+    can quote a file's name or an unpublished value (the log and `loadbulletins --check` say it)."""
+    when, failed, _ = last_load.partition(" failed")
+    return f"{when} failed (see the log)" if failed else last_load
+
+
 @never_cache
 def healthz(request):
-    """For load balancers and operators: which content this process serves, what the last load
-    refused and how it ended; 503 when the site cannot serve (loading, no search index, no
-    database)."""
+    """For load balancers and operators: whether this process can serve, which content, how the
+    last load ended and how many files it refused (never their names: the log and
+    `loadbulletins --check` give those); 503 when the site cannot serve (loading, a search
+    index missing or damaged, which it then rebuilds, a database that cannot be read)."""
     try:
         state = ContentState.current()
     except DatabaseError as error:
         connection.close()
         startup.repair_in_background()
-        return JsonResponse({"status": "error", "error": f"the database cannot be read: {error}"}, status=503)
+        logger.error("the database cannot be read: %s", error)
+        return JsonResponse({"status": "error", "error": "the database cannot be read: rebuilding it"}, status=503)
     if state is None:
         return JsonResponse({"status": "loading"}, status=503)
     payload = {
@@ -292,15 +336,18 @@ def healthz(request):
         "version": state.version,
         "articles": state.article_count,
         "updated_at": state.updated_at.isoformat(),
-        "last_load": state.last_load,
-        "refused": state.refused,
+        "last_load": public_outcome(state.last_load),
+        "refused": len(state.refused),
     }
-    if not search.index.exists(state.index_version):
-        return JsonResponse({**payload, "status": "error", "error": "the search index is missing"}, status=503)
+    if not search.index.usable(state.index_version):
+        startup.repair_in_background()
+        return JsonResponse({**payload, "status": "error", "error": "the search index is missing or damaged: rebuilding it"}, status=503)
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
 def page_not_found(request, exception=None):
+    if pages.under_api(request.path):
+        return api_error(404, "no such address in the API")
     return render(request, "404.html", status=404)
 
 

@@ -187,3 +187,31 @@ def test_an_article_url_is_what_urls_py_reverses_to(prefix):
             assert article.get_absolute_url().startswith(prefix)
     finally:
         set_script_prefix(before)
+
+
+@pytest.mark.parametrize("path", ["/articles/jiangsu-social-assistance-2023/", "/", "/api/articles/"])
+@pytest.mark.parametrize(
+    ("accept", "gzipped"), [("gzip;q=0", False), ("gzip; q=0.0, br", False), ("br;q=1, gzip;q=0.5", True), ("gzip, deflate, br", True)]
+)
+def test_gzip_only_where_the_request_accepts_it_with_a_weight_above_zero(client, path, accept, gzipped):
+    """Issue 22: Accept-Encoding: gzip;q=0 got gzip."""
+    response = client.get(path, HTTP_ACCEPT_ENCODING=accept)
+    assert response.status_code == 200 and (response.get("Content-Encoding") == "gzip") == gzipped
+    assert "Accept-Encoding" in response["Vary"]
+
+
+def test_every_api_answer_is_json_errors_included(client):
+    """Issue 22: an unknown /api/ path and a 405 on the API answered HTML."""
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404 and response.json() == {"error": "no such address in the API", "status": 404}
+    response = client.post("/api/search", {"q": "儿童"})
+    assert response.status_code == 405 and response.json()["status"] == 405 and response["Allow"] == "GET, HEAD"
+    assert client.post("/search/").status_code == 405 and "Allow" in client.post("/search/")
+
+
+def test_a_related_search_over_its_budget_is_a_503_that_no_cache_keeps(client, settings):
+    """Issue 22: it answered 200 {"related": []} with the real answer's validators."""
+    settings.BULLETINS_SEARCH_BUDGET_MS = 0
+    response = client.get("/api/articles/jiangsu-social-assistance-2023/related")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "ETag" not in response and "s-maxage" not in response.get("Cache-Control", "")

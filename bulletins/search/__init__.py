@@ -104,11 +104,12 @@ def load_dictionaries():
 
 
 def current_searcher():
-    """The searcher of the index version that the published content names, or None."""
+    """The searcher of the index version that the published content names, or None when nothing
+    is published; index.Unavailable when that version is missing or damaged."""
     from ..models import ContentState
 
     name = ContentState.index_name()
-    return index.searcher(name) if index.exists(name) else None
+    return index.searcher(name) if name or ContentState.current() is not None else None
 
 
 def hit_ids(searcher, hits):

@@ -26,10 +26,13 @@ what a replica answers depends on the content alone, not on the loads that led t
 """
 
 import hashlib
+import json
 import math
 import os
 import shutil
+import time
 import uuid
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -47,6 +50,7 @@ SECTION_FIELDS = ("title", "body")
 SCORED_FIELDS = ("title", "body", "meta", "lift")
 BULLETIN_FIELDS = ("meta", "alltext")  # a bulletin matches when any of its own text does
 SINGLES = "singles"
+MANIFEST = "bulletins-manifest.json"  # the files of a committed version, to tell a damaged one
 STATS_FIELDS = ("title", "body", "lift")  # where a word's rarity is counted
 
 
@@ -145,10 +149,10 @@ class Build:
         self.name, self.previous = f"v{FORMAT}-{uuid.uuid4().hex[:12]}", previous or ""
         self.path = root() / self.name
         self.path.mkdir(parents=True)
-        self.incremental = not fresh and exists(previous)
+        self.incremental = not fresh and usable(previous)
         if self.incremental:
             for source in (root() / previous).iterdir():
-                if source.is_file() and not source.name.startswith(".tantivy-"):  # lock files stay apart
+                if source.is_file() and not source.name.startswith(".tantivy-") and source.name != MANIFEST:  # lock files stay apart
                     os.link(source, self.path / source.name)
         self.index = register_tokenizer(tantivy.Index(schema(), path=str(self.path), reuse=self.incremental))
         threads = 1 if self.incremental else FRESH_THREADS
@@ -162,11 +166,53 @@ class Build:
         self.writer.commit()
         self.writer.wait_merging_threads()
         self.writer = self.index = None
+        write_manifest(self.path)
         return self.name
 
     def discard(self):
         self.writer = self.index = None
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def index_files(path):
+    """The files of a version that tantivy reads: meta.json and those of the segments it names."""
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    segments = {segment["segment_id"].replace("-", "") for segment in meta["segments"]}
+    return sorted(p.name for p in path.iterdir() if p.name == "meta.json" or p.name.split(".", 1)[0] in segments)
+
+
+def fingerprint(path):
+    """What the manifest holds of a file: its size, and the CRC of its first and last 64 KiB."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+        handle.seek(max(0, size - 65536))
+        tail = handle.read(65536)
+    return [size, zlib.crc32(head + tail)]
+
+
+def write_manifest(path):
+    """Record each file of a committed version (a new file: never one that a hard link shares)."""
+    manifest = {name: fingerprint(path / name) for name in index_files(path)}
+    temporary = path / f"{MANIFEST}.tmp"
+    temporary.write_text(json.dumps(manifest), encoding="utf-8")
+    os.replace(temporary, path / MANIFEST)
+
+
+def intact(name):
+    """Whether the named version is on disk as it was committed: a version damaged or cut short
+    under the running site (a truncated file would kill the worker that maps it) is not."""
+    path = root() / name
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return bool(manifest) and all(fingerprint(path / file) == recorded for file, recorded in manifest.items())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def usable(name):
+    """exists() and intact(): what a search may open, and what a load builds on."""
+    return exists(name) and intact(name)
 
 
 def exists(name):
@@ -218,19 +264,33 @@ class Stats:
         return round(math.log(1 + (self.documents - held + 0.5) / (held + 0.5)), 6)
 
 
-_opened = {}  # {(process id, version name): searcher}: at most one version per process
+class Unavailable(Exception):
+    """The published version is missing or damaged: searches wait for the repair that rebuilds it."""
+
+
+_opened = {}  # {(process id, version name): (searcher, when last found intact)}: one version per process
+CHECK_EVERY = 1.0  # seconds between two checks that an open version is still intact
 
 
 def searcher(name):
-    """A searcher of the named version, opened once per process (after gunicorn's fork)."""
+    """A searcher of the named version, opened once per process (after gunicorn's fork), and
+    found intact at most CHECK_EVERY seconds ago; else Unavailable."""
     key = (os.getpid(), name)
-    found = _opened.get(key)
+    found, checked = _opened.get(key, (None, 0.0))
+    if time.monotonic() - checked < CHECK_EVERY:
+        return found
+    if not usable(name):
+        _opened.clear()
+        raise Unavailable(f"the search index {name or '(none)'} is missing or damaged")
     if found is None:
         import tantivy
 
-        index = register_tokenizer(tantivy.Index.open(str(root() / name)))
-        index.config_reader("Manual", 0)  # a version never changes: no watcher thread
-        found = index.searcher()
-        _opened.clear()
-        _opened[key] = found
+        try:
+            index = register_tokenizer(tantivy.Index.open(str(root() / name)))
+            index.config_reader("Manual", 0)  # a version never changes: no watcher thread
+            found = index.searcher()
+        except ValueError as error:
+            raise Unavailable(f"the search index {name} cannot be opened: {error}") from None
+    _opened.clear()
+    _opened[key] = (found, time.monotonic())
     return found
