@@ -20,11 +20,13 @@ import ctypes
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -152,7 +154,22 @@ class Replica:
             self.process.wait()
 
 
-def nginx_config(listen, ports, state, access_log):
+def nginx_temp(state):
+    """The folder where nginx's workers buffer large answers: in the data folder, theirs to
+    write. Started as root, nginx runs them as nobody, who must also reach it; where a parent
+    folder keeps others out (a private temporary folder), a folder of their own under /tmp."""
+    folder = state / "proxy"
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0:
+        return folder
+    if any(parent.stat().st_mode & 0o001 == 0 for parent in folder.parents):
+        folder = Path(tempfile.mkdtemp(prefix="bulletins-nginx-"))
+    nobody = pwd.getpwnam("nobody")
+    os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+    return folder
+
+
+def nginx_config(listen, ports, state, access_log, temp):
     if BROTLI_MODULE.exists():
         modules = f"load_module {BROTLI_MODULE};"
         brotli = (
@@ -171,6 +188,7 @@ def nginx_config(listen, ports, state, access_log):
         "@SERVERS@": servers,
         "@LISTEN@": listen,
         "@STATE@": str(state),
+        "@PROXY_TEMP@": str(temp),
         "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas",
     }.items():
         text = text.replace(name, value)
@@ -198,7 +216,7 @@ def main():
     state.mkdir(parents=True, exist_ok=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
     config = state / "nginx.conf"
-    config.write_text(nginx_config(f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log))
+    config.write_text(nginx_config(f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log, nginx_temp(state)))
 
     signals = []
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

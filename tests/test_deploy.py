@@ -121,6 +121,26 @@ def test_slow_clients_hold_no_worker_from_other_readers(tmp_path, content, make)
         front.stop()
 
 
+def test_readers_who_never_read_a_large_page_hold_no_worker(tmp_path, content):
+    """Issue 22: nginx held at most 512 KB of an answer and nothing on disk, so a reader who does
+    not read a larger page held a gunicorn worker: 30 of them on a 4.8 MB page failed half the
+    health probes. Now nginx takes the answer whole (to a file past memory) and frees the worker."""
+    paragraphs = "\n\n".join(f"第{n}段：" + "社会救助工作持续推进，困难群众基本生活得到保障。" * 2 for n in range(20000))
+    (content / "09-long.md").write_text(f"---\ntitle: 很长的一篇\nslug: long-one\n---\n\n{paragraphs}\n", encoding="utf-8")
+    front = Front(tmp_path, content, workers=2, BULLETINS_MAX_BLOCKS=20000, BULLETINS_MAX_FILE_BYTES=16_000_000)
+    try:
+        page = "/articles/long-one/"
+        status, body, _ = front.get(page)
+        assert status == 200 and len(body.encode()) > 4 * 2**20  # far past what nginx holds in memory and loopback's buffers
+        with SlowClients(front.url, 30, page=page) as held:
+            statuses, latencies = readers(front.url, "/healthz", 10, interval=0.5)
+            assert held.opened == 30
+        assert statuses and all(status == 200 for status in statuses), statuses
+        assert max(latencies) < 5, sorted(latencies)[-3:]  # a probe is not kept waiting for a worker
+    finally:
+        front.stop()
+
+
 def wrk(url, paths, seconds, tmp_path):
     script = tmp_path / "paths.lua"
     script.write_text(
