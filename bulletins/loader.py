@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import threading
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ SAVE_BATCH = 500  # bulletins written per statement: the ORM's cost is per state
 ARTICLE_FIELDS = ("slug", "title", "region", "source", "byline", "date", "added", "order", "summary")
 SECTION_FIELDS = ("anchor", "title", "level", "run_in", "html")
 POOL_MIN_FILES = 200  # below, forking the workers costs more than it saves
+LOG_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -340,7 +342,7 @@ def load_into(directory, report, stack, builds):
     state = ContentState.current()
     previous = state.index_version if state else ""
     # Only new bulletins are added in place: a replaced or removed one is built afresh (index.py).
-    rebuild = not index.exists(previous) or bool(removed_ids) or any(claim.path in published for claim in claims)
+    rebuild = not index.usable(previous) or bool(removed_ids) or any(claim.path in published for claim in claims)
     build = None
     if rebuild or claims:
         build = index.Build(previous, fresh=rebuild)
@@ -434,12 +436,18 @@ def update_state(index_version):
 
 
 def log_report(report, names=20):
-    """The counts, then the files by name: all those refused, the first `names` of the others."""
+    """The counts, then the files by name: all those refused, the first `names` of the others.
+    A name's control characters are written escaped: a newline in one forges no log line."""
     logger.info("content load: %s", report)
     for verb, files in (("loaded", report.loaded), ("removed", report.removed)):
         for name in files[:names]:
-            logger.info("%s %s", verb, name)
+            logger.info("%s %s", verb, escaped(name))
         if len(files) > names:
             logger.info("%s %d more", verb, len(files) - names)
     for error in report.refused:
-        logger.error("refused %s", error)
+        logger.error("refused %s", escaped(str(error)))
+
+
+def escaped(text):
+    """`text` with control and direction characters written as escapes (\\n, \\u202e)."""
+    return LOG_UNSAFE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)

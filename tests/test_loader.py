@@ -636,3 +636,13 @@ def test_a_database_whose_tables_no_migration_records_is_set_aside_and_rebuilt(t
     assert "cannot be migrated" in result.stdout and "moved aside" in result.stdout and "loaded 3" in result.stdout
     count = "import django; django.setup(); from bulletins.models import Page; print(Page.objects.count())"
     assert run_python(count, env).stdout.strip() == "3"
+
+
+def test_a_file_name_with_a_newline_forges_no_log_line(content_dir, caplog):
+    """Issue 22: the name is logged with its control characters escaped."""
+    (content_dir / "05-bad\nERROR refused everything.md").write_text("---\ntitle: 坏\n---\n\n正文。\n", encoding="utf-8")
+    with caplog.at_level("INFO", logger="bulletins.loader"):
+        load_content(content_dir)
+    lines = "\n".join(record.getMessage() for record in caplog.records).splitlines()
+    assert not any(line.startswith("ERROR refused everything") for line in lines)
+    assert any("05-bad\\nERROR refused everything.md" in line for line in lines)
