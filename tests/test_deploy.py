@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import threading
@@ -137,6 +138,64 @@ def test_readers_who_never_read_a_large_page_hold_no_worker(tmp_path, content):
             assert held.opened == 30
         assert statuses and all(status == 200 for status in statuses), statuses
         assert max(latencies) < 5, sorted(latencies)[-3:]  # a probe is not kept waiting for a worker
+    finally:
+        front.stop()
+
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+)
+
+
+def raw_answer(url, request):
+    """(status, [(header, value)]) of a request written by hand, as a client that breaks limits sends it."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return int(head[0].split()[1]), [tuple(line.split(": ", 1)) for line in head[1:]]
+
+
+def test_every_answer_through_nginx_carries_the_security_headers_once(tmp_path, content):
+    """Issue 22: nginx's own 400, 413 and 414 carried none of them."""
+    from django.conf import settings
+
+    from bulletins.middleware import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+
+    site = {  # what Django sets, as the site's own answers carry it
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        "X-Content-Type-Options": "nosniff" if settings.SECURE_CONTENT_TYPE_NOSNIFF else None,
+        "Referrer-Policy": settings.SECURE_REFERRER_POLICY,
+        "Cross-Origin-Opener-Policy": settings.SECURE_CROSS_ORIGIN_OPENER_POLICY,
+        "X-Frame-Options": settings.X_FRAME_OPTIONS,
+    }
+    front = Front(tmp_path, content)
+    try:
+        host = f"Host: 127.0.0.1:{front.port}\r\n".encode()
+        requests = {
+            "page": b"GET / HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n",
+            "414": b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n",
+            "400": b"GET / HTTP/1.1\r\n" + host + b"X-Big: " + b"b" * 20_000 + b"\r\nConnection: close\r\n\r\n",
+            "413": b"POST / HTTP/1.1\r\n" + host + b"Content-Length: 100000\r\nConnection: close\r\n\r\n",
+        }
+        for what, request in requests.items():
+            status, headers = raw_answer(front.url, request)
+            assert str(status) == what or (what == "page" and status == 200), (what, status)
+            for name in SECURITY_HEADERS:
+                values = [value for header, value in headers if header.lower() == name.lower()]
+                assert values == [site[name]], (what, name, values)
     finally:
         front.stop()
 
