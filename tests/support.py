@@ -128,7 +128,7 @@ class Front:
 
     REPLICA_LINE = re.compile(r"replica (\d+): gunicorn (\d+) on 127\.0\.0\.1:(\d+)")
 
-    def __init__(self, tmp_path, content, replicas=1, workers=2, make=None, **env):
+    def __init__(self, tmp_path, content, replicas=1, workers=2, make=None, start_timeout=60, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data = tmp_path / "cluster"
@@ -164,7 +164,11 @@ class Front:
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            self.wait_until(lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200, "nginx to answer")
+            self.wait_until(
+                lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200,
+                "nginx to answer",
+                timeout=start_timeout,
+            )
         except BaseException:
             self.stop()  # nginx and the replicas with it, not left behind on a port
             raise
