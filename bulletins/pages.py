@@ -249,9 +249,14 @@ def accepts_gzip(request):
     return False
 
 
+def api_prefix():
+    """The part that every API URL begins with (/api/): the part that theirs share."""
+    return posixpath.commonpath([reverse("api-search"), reverse("api-articles")]) + "/"
+
+
 def under_api(path):
-    """Whether a path is one of the API's (/api/…), whose every answer, errors included, is JSON."""
-    return path.startswith(posixpath.commonpath([reverse("api-search"), reverse("api-articles")]) + "/")
+    """Whether a path is one of the API's, whose every answer, errors included, is JSON."""
+    return path.startswith(api_prefix())
 
 
 def json_error(status, message, **details):

@@ -2,7 +2,6 @@
 
 import functools
 import logging
-import posixpath
 import sys
 import time
 
@@ -302,8 +301,7 @@ def robots_txt(request):
         "User-agent: *",
         f"Disallow: {reverse('search')}",
         f"Disallow: {script.PREFIX}{reverse('search')}",
-        # Every API URL: the part that theirs share.
-        f"Disallow: {posixpath.commonpath([reverse('api-search'), reverse('api-articles')])}/",
+        f"Disallow: {pages.api_prefix()}",
         f"Sitemap: {absolute(request, reverse('sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
@@ -339,7 +337,9 @@ def healthz(request):
         "last_load": public_outcome(state.last_load),
         "refused": len(state.refused),
     }
-    if not search.index.usable(state.index_version):
+    try:
+        search.index.searcher(state.index_version)  # checked intact at most once a second, as searches check it
+    except search.index.Unavailable:
         startup.repair_in_background()
         return JsonResponse({**payload, "status": "error", "error": "the search index is missing or damaged: rebuilding it"}, status=503)
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
