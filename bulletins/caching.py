@@ -16,7 +16,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from .middleware import Middleware
-from .models import ContentState
+from .models import ContentState, one_version
 from .pages import release
 
 
@@ -34,12 +34,17 @@ def content_validators(request):
 
 def conditional(view):
     """The view's successful answers carry the content's validators and the pages' Cache-Control,
-    and a request that holds them is answered 304."""
+    and a request that holds them is answered 304. Validators and body are read from one
+    snapshot of the database, so that a load published meanwhile cannot give a body the
+    validators of the version before it."""
 
     @functools.wraps(view)
+    @one_version
     def wrapper(request, *args, **kwargs):
-        validators = content_validators(request)  # before the view: the version it answers from
+        validators = content_validators(request)
         response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()  # a TemplateResponse (the sitemaps'): its body from this snapshot too
         if validators is None or response.status_code != 200:
             return response
         etag, last_modified = validators

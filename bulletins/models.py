@@ -271,6 +271,8 @@ def one_version(function):
         if connection.in_atomic_block:  # a test's transaction, or a load's: one snapshot already
             return function(*args, **kwargs)
         connection.ensure_connection()
+        if connection.connection.in_transaction:  # called by a function that already runs on one
+            return function(*args, **kwargs)
         connection.connection.execute("BEGIN")
         try:
             return function(*args, **kwargs)

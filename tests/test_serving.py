@@ -1,6 +1,7 @@
 """Serving for the public internet: methods, headers, HTTP caching, and a real gunicorn under
 restarts and bad content."""
 
+import json
 import os
 import random
 import re
@@ -143,6 +144,63 @@ def test_every_page_made_from_the_content_revalidates_against_it(client, url):
     assert response.status_code == 200 and response["Cache-Control"].startswith("public, max-age=300")
     assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     assert client.get(url, HTTP_IF_NONE_MATCH='"another"').status_code == 200
+
+
+A_LOAD_WHILE_A_PAGE_IS_MADE = """
+import json, sys, threading
+from pathlib import Path
+import django
+django.setup()
+from django.db import connection, connections
+from django.test import Client
+from bulletins.loader import load_content
+from bulletins.startup import migrate_and_load
+
+migrate_and_load()
+client = Client(HTTP_HOST="localhost")
+url = sys.argv[2]
+before = client.get(url)
+article = Path(sys.argv[1]) / "02-chongqing-yutong-shouhu.md"
+moved = "slug: chongqing-yutong-shouhu-moved"
+article.write_text(article.read_text(encoding="utf-8").replace("slug: chongqing-yutong-shouhu", moved), encoding="utf-8")
+
+def publish():
+    load_content()
+    connections.close_all()
+
+loaded = []
+def load_after_the_version_is_read(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if not loaded and "last_modified FROM" in sql:  # the validators were read: publish now
+        loaded.append(True)
+        thread = threading.Thread(target=publish)
+        thread.start()
+        thread.join()
+    return result
+
+with connection.execute_wrapper(load_after_the_version_is_read):
+    during = client.get(url)
+after = client.get(url)
+print(json.dumps({"loaded": loaded, "etags": [r["ETag"] for r in (before, during, after)],
+                  "moved": ["chongqing-yutong-shouhu-moved" in r.content.decode() for r in (before, during, after)]}))
+"""
+
+
+@pytest.mark.parametrize("url", ["/", "/sitemap-articles.xml"])
+def test_validators_and_body_come_from_one_version_while_a_load_publishes(tmp_path, url):
+    """Issue 22: the version was read before the view ran, in another snapshot, so a load
+    published in between gave the new body the old version's ETag, which a cache then kept."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content)
+    command = [sys.executable, "-c", A_LOAD_WHILE_A_PAGE_IS_MADE, str(content), url]
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["loaded"] == [True]
+    (before, during, after), (old, body, new) = seen["etags"], seen["moved"]
+    assert before != after and not old and new  # the load changed the page and its validators
+    assert (during, body) in {(before, False), (after, True)}
 
 
 @pytest.mark.django_db
