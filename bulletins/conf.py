@@ -101,7 +101,7 @@ OPTIONS = (
         int,
         os.cpu_count() or 1,
         "one per core",
-        "processes that parse a load of 200 files or more; `1` keeps loads in one process",
+        "processes that parse and segment a load of 200 files or more",
         minimum=1,
     ),
     Option(
@@ -117,6 +117,15 @@ OPTIONS = (
         5000,
         "`5000`",
         "a bulletin of more paragraphs and headings is refused at the line of the first too many",
+    ),
+    Option(
+        "BULLETINS_PARSE_SECONDS",
+        int,
+        10,
+        "`10`",
+        "a bulletin whose parse takes longer is refused (a real one of 2 MiB takes half a second); `0` parses in the "
+        "loading process, without a limit",
+        minimum=0,
     ),
     Option(
         "BULLETINS_SEARCH_BUDGET_MS",

@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from . import content, pages
+from . import content, pages, parsing
 from .models import Article, ContentState, Section
 from .search import index
 from .search.text import section_fields
@@ -73,18 +73,23 @@ def parse_file(path_and_name):
     load of the whole archive must not hold the archive.
     """
     path, name = path_and_name
-    try:
-        refuse_file(path, name)
-        return content.parse_bulletin(name, read(path), settings.BULLETINS_MAX_BLOCKS)
-    except content.ContentError as error:
-        return error
-    except OSError as error:  # unreadable, or gone since the folder was listed
-        return content.ContentError(printable(name), 1, f"cannot be read: {error.strerror or error}")
+    return refusal(path, name) or parsing.parse_path(path, name, settings.BULLETINS_MAX_BLOCKS)
 
 
 def printable(name):
     """A file name as the log and the database can hold it, whatever bytes the file system gave."""
     return os.fsencode(name).decode("utf-8", "replace")
+
+
+def refusal(path, name):
+    """The ContentError of a file that must not be read (refuse_file), or None."""
+    try:
+        refuse_file(path, name)
+    except content.ContentError as error:
+        return error
+    except OSError as error:  # unreadable, or gone since the folder was listed
+        return content.ContentError(printable(name), 1, f"cannot be read: {error.strerror or error}")
+    return None
 
 
 def refuse_file(path, name):
@@ -112,28 +117,22 @@ def segmented_file(path_and_name):
     return result, tuple(section_fields(section.title, section.paragraphs) for section in result.sections)
 
 
-@dataclass(frozen=True)
-class Claim:
-    """What deciding a bulletin's slug needs of it: all a load keeps of every changed file."""
-
-    path: str
-    slug: str
-    slug_line: int
-    digest: str
-
-
-def claim_file(path_and_name):
-    """The Claim of a file that parses, or its ContentError."""
-    result = parse_file(path_and_name)
-    if isinstance(result, content.ContentError):
-        return result
-    return Claim(result.path, result.slug, result.slug_line, result.digest)
-
-
-def claim_files(entries, parse=map):
-    """Claims and errors of the files `entries` (os.DirEntry), parsed over `parse`."""
-    claims, errors = [], []
-    for result in parse(claim_file, [(entry.path, entry.name) for entry in entries]):
+def claim_files(entries):
+    """Claims and errors of the files `entries` (os.DirEntry), each parsed within
+    BULLETINS_PARSE_SECONDS (parsing.py; 0: in this process, without a limit)."""
+    claims, errors, jobs = [], [], []
+    for entry in entries:
+        error = refusal(entry.path, entry.name)
+        if error:
+            errors.append(error)
+        else:
+            jobs.append((entry.path, entry.name, settings.BULLETINS_MAX_BLOCKS))
+    seconds = settings.BULLETINS_PARSE_SECONDS
+    if seconds:
+        results = parsing.bounded(parsing.claim, jobs, seconds, settings.BULLETINS_LOAD_PROCESSES)
+    else:
+        results = (parsing.claim(*job) for job in jobs)
+    for result in results:
         (errors if isinstance(result, content.ContentError) else claims).append(result)
     return claims, errors
 
@@ -160,23 +159,8 @@ def worker_pool(files):
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=parsing.die_with_parent, initargs=(os.getpid(),)) as pool:
         yield functools.partial(pool.map, chunksize=32)
-
-
-def die_with_parent(parent):
-    """A pool worker's first step: end when the process that forked it ends (Linux's
-    PR_SET_PDEATHSIG). A load killed by SIGKILL or SIGTERM then leaves no worker behind,
-    holding the load lock it inherited, for every later start to wait on."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the workers end when their queue does
-        return
-    if os.getppid() != parent:  # it ended before the call
-        os._exit(1)
 
 
 def claim_slugs(bulletins, owners):
@@ -329,7 +313,7 @@ def load_into(directory, report, stack, builds):
         changed.append(entry)
 
     pool = stack.enter_context(worker_pool(len(changed)))
-    claims, report.refused = claim_files(changed, pool)
+    claims, report.refused = claim_files(changed)
     claims, duplicates = decide_slugs(claims, published, {*report.unchanged, *(error.path for error in report.refused)})
     report.refused += duplicates
 

@@ -36,7 +36,7 @@ def exclusive_lock():
     """One process at a time sets up the database and loads, however many workers start together.
 
     A process that finds the lock taken says so, and waits. The lock dies with the process that
-    holds it (and with its pool's workers, see die_with_parent).
+    holds it (and with its pool's workers, see parsing.die_with_parent).
     """
     path = Path(settings.DATABASES["default"]["NAME"]).with_suffix(".lock")
     with open(path, "a") as handle:

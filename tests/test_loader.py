@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from bench.archive import write_archive
 from bulletins import loader
@@ -142,6 +143,24 @@ def test_a_file_over_the_size_limit_is_refused(content_dir, settings):
     assert Article.objects.count() == 3  # its last good version stays
 
 
+def test_a_file_that_parses_past_the_time_limit_is_refused_and_the_rest_published(content_dir, settings):
+    """Issue 22: within every shape bound, blocks of 499 brackets keep Markdown's link parsing
+    busy for minutes (2 MiB of them: over two minutes on a 2-core machine), holding the load."""
+    import time
+
+    settings.BULLETINS_PARSE_SECONDS = 1
+    blocks = "\n\n".join(["[" * 499 + "援助" * 50] * 2400)
+    (content_dir / "04-brackets.md").write_text(f"---\ntitle: 方括号\nslug: brackets\n---\n\n{blocks}\n", encoding="utf-8")
+    innocent = (content_dir / JIANGSU).read_text(encoding="utf-8").replace("jiangsu-social", "innocent-social")
+    (content_dir / "05-innocent.md").write_text(innocent, encoding="utf-8")
+    started = time.monotonic()
+    report = load_content(content_dir)
+    assert time.monotonic() - started < 60  # the file's parse was stopped, not waited for
+    assert [str(e) for e in report.refused] == ["04-brackets.md:1: takes more than 1 s to parse (BULLETINS_PARSE_SECONDS): simplify it"]
+    assert report.loaded == ["05-innocent.md"] and Article.objects.filter(slug="innocent-social-assistance-2023").exists()
+    assert [str(e) for e in check_content(content_dir)] == [str(e) for e in report.refused]
+
+
 def test_an_empty_content_folder_unpublishes_nothing_unless_allowed(tmp_path, settings):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -243,7 +262,8 @@ def test_load_is_one_transaction(content_dir):
 
 @contextmanager
 def edited_while_read(path, edit):
-    """Calls edit(n) just before the n-th time the process opens `path`, as an editor might."""
+    """Calls edit(n) just before the n-th time the process opens `path`, as an editor might.
+    Files are parsed in this process meanwhile (BULLETINS_PARSE_SECONDS=0), where the hook sees them."""
     opened, armed = [0], [True]
 
     def hook(event, args):
@@ -255,7 +275,8 @@ def edited_while_read(path, edit):
 
     sys.addaudithook(hook)  # for the rest of the process: disarmed below
     try:
-        yield
+        with override_settings(BULLETINS_PARSE_SECONDS=0):
+            yield
     finally:
         armed[0] = False
 
