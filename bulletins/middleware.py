@@ -6,7 +6,7 @@ from django.middleware import gzip
 from django.utils.cache import patch_vary_headers
 
 from . import script
-from .pages import accepts_gzip, json_error, stored_answer, under_api
+from .pages import accepts, json_error, stored_answer, under_api
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -123,7 +123,7 @@ class GZipMiddleware(gzip.GZipMiddleware):
     max_random_bytes = 0
 
     def process_response(self, request, response):
-        if not accepts_gzip(request):  # Django's looks for "gzip" alone, and gzips for gzip;q=0
+        if not accepts(request, "gzip"):  # Django's looks for "gzip" alone, and gzips for gzip;q=0
             patch_vary_headers(response, ("Accept-Encoding",))
             return response
         return super().process_response(request, response)

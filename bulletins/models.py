@@ -219,14 +219,16 @@ class Section(models.Model):
 
 class PageQuerySet(models.QuerySet):
     def for_slug(self, slug, traditional=False):
-        """(etag, last_modified, html, html_gzip) of the article's page, or of its traditional
-        twin, or None.
+        """(etag, last_modified, html, html_gzip, html_br) of the article's page, or of its
+        traditional twin, or None.
 
         The hottest query of the site, so written out: compiling it with the ORM took longer
         than running it and answering.
         """
         columns = (
-            "p.hant_etag, p.last_modified, p.hant_html, p.hant_gzip" if traditional else "p.etag, p.last_modified, p.html, p.html_gzip"
+            "p.hant_etag, p.last_modified, p.hant_html, p.hant_gzip, p.hant_br"
+            if traditional
+            else "p.etag, p.last_modified, p.html, p.html_gzip, p.html_br"
         )
         with connections[self.db].cursor() as cursor:
             cursor.execute(
@@ -250,9 +252,11 @@ class Page(models.Model):
     last_modified = models.BigIntegerField(help_text="When these bytes were first rendered, in seconds since 1970, as HTTP has it.")
     html = models.BinaryField(help_text="UTF-8.")
     html_gzip = models.BinaryField(help_text="The same bytes gzipped once, for the browsers that accept it.")
+    html_br = models.BinaryField(default=b"", help_text="The same bytes compressed with brotli once, for the browsers that accept it.")
     hant_etag = models.CharField(max_length=66, default="", help_text="The traditional twin's (bulletins.script).")
     hant_html = models.BinaryField(default=b"", help_text="The page in traditional script, UTF-8.")
     hant_gzip = models.BinaryField(default=b"", help_text="The same bytes gzipped once.")
+    hant_br = models.BinaryField(default=b"", help_text="The same bytes compressed with brotli once.")
 
     objects = PageQuerySet.as_manager()
 

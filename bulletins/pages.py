@@ -15,6 +15,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+import brotli
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse, JsonResponse
@@ -38,6 +39,9 @@ SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+(?: run-in)?
 TAG = re.compile(r"<[^>]*>")
 # Where a page opened from search shows the query (article.html), and the search box it fills.
 SEARCH_BAR = "<!-- search bar -->"
+# brotli's quality for stored pages: 5 makes them 10% larger than 11 does, in a tenth of the
+# time (0.5 against 7-11 ms a page here), which a load of 10,000 pages and their twins pays.
+BROTLI_QUALITY = 5
 EMPTY_SEARCH_BOX = 'name="q" value=""'
 
 
@@ -179,16 +183,18 @@ def store_pages(stale):
                 last_modified=article.last_modified(),
                 html=html,
                 html_gzip=gzip.compress(html, mtime=0),
+                html_br=brotli.compress(html, quality=BROTLI_QUALITY),
                 hant_etag=page_etag(hant),
                 hant_html=hant,
                 hant_gzip=gzip.compress(hant, mtime=0),
+                hant_br=brotli.compress(hant, quality=BROTLI_QUALITY),
             )
         )
     Page.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["article"],
-        update_fields=["key", "etag", "last_modified", "html", "html_gzip", "hant_etag", "hant_html", "hant_gzip"],
+        update_fields=["key", "etag", "last_modified", "html", "html_gzip", "html_br", "hant_etag", "hant_html", "hant_gzip", "hant_br"],
     )
     return len(rows)
 
@@ -213,8 +219,9 @@ def stored_answer(request, slug):
     return stored_page_response(request, *page) if page is not None else None
 
 
-def stored_page_response(request, etag, last_modified, html, html_gzip):
-    """A stored page's bytes, gzipped for the browsers that accept it, with its own validators."""
+def stored_page_response(request, etag, last_modified, html, html_gzip, html_br):
+    """A stored page's bytes, compressed as the browser accepts (brotli first, then gzip), with
+    its own validators: one weak ETag for every encoding, as they are the same page."""
     headers = {
         "ETag": etag,
         "Vary": "Accept-Encoding",
@@ -230,18 +237,21 @@ def stored_page_response(request, etag, last_modified, html, html_gzip):
             for name, value in headers.items():
                 response.headers[name] = value
             return response
-    if accepts_gzip(request):
+    if html_br and accepts(request, "br"):
+        html, headers["Content-Encoding"] = html_br, "br"
+    elif accepts(request, "gzip"):
         html, headers["Content-Encoding"] = html_gzip, "gzip"
     headers["Content-Length"] = len(html)
     return HttpResponse(html, headers=headers)
 
 
-def accepts_gzip(request):
-    """Whether the request's Accept-Encoding takes gzip: named with a weight above 0 (gzip;q=0
-    refuses it, as RFC 9110 says)."""
+def accepts(request, coding):
+    """Whether the request's Accept-Encoding takes `coding` (gzip, br): named with a weight
+    above 0 (gzip;q=0 refuses it, as RFC 9110 says)."""
+    names = ("gzip", "x-gzip") if coding == "gzip" else (coding,)
     for item in request.META.get("HTTP_ACCEPT_ENCODING", "").split(","):
         match = ACCEPTED_CODING.match(item)
-        if match and match.group(1) in ("gzip", "x-gzip"):  # as Django reads it: lower case
+        if match and match.group(1) in names:  # as Django reads it: lower case
             try:
                 return float(match.group(2) or 1) > 0
             except ValueError:

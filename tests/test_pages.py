@@ -3,6 +3,7 @@
 import gzip
 import os
 
+import brotli
 import pytest
 
 from bulletins.loader import load_content
@@ -21,7 +22,8 @@ def test_every_article_has_a_stored_page_equal_to_a_fresh_rendering():
     for article in Article.objects.all():
         page = Page.objects.get(article=article)
         assert bytes(page.html) == render_article(article, article.previous(), article.next()).encode()
-        assert gzip.decompress(page.html_gzip) == bytes(page.html)
+        assert gzip.decompress(page.html_gzip) == bytes(page.html) == brotli.decompress(page.html_br)
+        assert gzip.decompress(page.hant_gzip) == bytes(page.hant_html) == brotli.decompress(page.hant_br)
 
 
 def test_a_page_is_answered_with_its_stored_bytes(client):
@@ -32,11 +34,19 @@ def test_a_page_is_answered_with_its_stored_bytes(client):
     assert response["Vary"] == "Accept-Encoding" and "Content-Encoding" not in response
 
 
-def test_browsers_that_accept_gzip_get_the_stored_gzip(client):
-    response = client.get(f"/articles/{CQ}/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
-    assert response["Content-Encoding"] == "gzip"
-    assert gzip.decompress(response.content) == client.get(f"/articles/{CQ}/").content
-    assert response["ETag"] == client.get(f"/articles/{CQ}/")["ETag"]
+@pytest.mark.parametrize(
+    "accept, coding",
+    [("gzip, deflate", "gzip"), ("gzip, deflate, br", "br"), ("br", "br"), ("gzip, br;q=0", "gzip"), ("br;q=0, gzip;q=0", None)],
+)
+@pytest.mark.parametrize("path", [f"/articles/{CQ}/", f"/zh-hant/articles/{CQ}/"])
+def test_browsers_get_the_stored_bytes_in_the_encoding_they_accept(client, path, accept, coding):
+    """Issue 21: brotli is stored at load beside gzip, so that nginx passes it on; every
+    encoding shares the page's one weak ETag."""
+    response = client.get(path, HTTP_ACCEPT_ENCODING=accept)
+    decompress = {"gzip": gzip.decompress, "br": brotli.decompress, None: bytes}[coding]
+    assert response.get("Content-Encoding") == coding
+    assert decompress(response.content) == client.get(path).content
+    assert response["ETag"] == client.get(path)["ETag"] and response["Vary"] == "Accept-Encoding"
 
 
 def test_a_missing_page_is_rendered_on_request(client):
