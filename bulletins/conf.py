@@ -151,6 +151,14 @@ OPTIONS = (
         "revalidates and for a day while no replica answers",
         minimum=0,
     ),
+    Option(
+        "BULLETINS_FRONT_CACHE_SECONDS",
+        int,
+        1,
+        "`1`",
+        "seconds nginx (`make run`, `make cluster`) keeps a page before it asks a replica whether it changed; `0` keeps nothing",
+        minimum=0,
+    ),
     Option("BULLETINS_STATIC_ROOT", Path, BASE_DIR / "staticfiles", "`staticfiles/`", "where `collectstatic` gathers the static files"),
 )
 

@@ -17,6 +17,7 @@ one fails. This process keeps them running:
 import argparse
 import contextlib
 import ctypes
+import hashlib
 import http.client
 import json
 import os
@@ -31,6 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bulletins import conf  # noqa: E402  (settings declared once; no Django needed)
+
 TEMPLATE = Path(__file__).resolve().with_name("nginx.conf")
 BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so")
 COMPRESSED_TYPES = (
@@ -154,12 +158,11 @@ class Replica:
             self.process.wait()
 
 
-def nginx_temp(state):
-    """The folder where nginx's workers buffer large answers: in the data folder, theirs to
-    write. Started as root, nginx runs them as nobody, who must also reach it; where a parent
-    folder keeps others out (a private temporary folder), a folder of their own under /tmp."""
-    folder = state / "proxy"
-    folder.mkdir(exist_ok=True)
+def workers_folder(folder):
+    """`folder`, made for nginx's workers to write. Started as root, nginx runs them as nobody,
+    who must also reach it; where a parent folder keeps others out (a private temporary folder),
+    a folder of their own under /tmp."""
+    folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return folder
     if any(parent.stat().st_mode & 0o001 == 0 for parent in folder.parents):
@@ -169,17 +172,25 @@ def nginx_temp(state):
     return folder
 
 
-def nginx_config(listen, ports, state, access_log, temp):
+def cache_folder(state, port):
+    """Where nginx keeps its front cache: on tmpfs (/dev/shm) where the system has one, so a
+    hit never waits on a disk, else in the data folder. Emptied at every start: the copies of
+    another run may be of other content."""
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else state
+    folder = parent / f"bulletins-cache-{hashlib.sha256(str(state).encode()).hexdigest()[:12]}-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    return workers_folder(folder)
+
+
+def nginx_config(listen, ports, state, access_log, temp, cache, cache_seconds):
     if BROTLI_MODULE.exists():
         modules = f"load_module {BROTLI_MODULE};"
-        brotli = (
-            f"brotli on;\n    brotli_comp_level 5;\n    brotli_min_length 512;\n    brotli_types {COMPRESSED_TYPES};\n"
-            '    map $http_accept_encoding $to_replica_encoding {\n        "~*\\bbr\\b" "";\n'
-            "        default $http_accept_encoding;\n    }"
-        )
+        # For answers a replica sends uncompressed; stored pages come compressed as stored.
+        brotli = f"brotli on;\n    brotli_comp_level 5;\n    brotli_min_length 512;\n    brotli_types {COMPRESSED_TYPES};"
     else:
         modules = "# (no brotli: Debian's libnginx-mod-http-brotli-filter is not installed)"
-        brotli = "map $http_accept_encoding $to_replica_encoding {\n        default $http_accept_encoding;\n    }"
+        brotli = ""
     servers = "\n        ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in ports)
     text = TEMPLATE.read_text()
     for name, value in {
@@ -189,7 +200,15 @@ def nginx_config(listen, ports, state, access_log, temp):
         "@LISTEN@": listen,
         "@STATE@": str(state),
         "@PROXY_TEMP@": str(temp),
-        "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas",
+        "@CACHE_PATH@": str(cache),
+        # tmpfs is memory, and a container's /dev/shm may be 64 MB: 256 MB at most, half of it at most.
+        "@CACHE_SIZE@": f"{min(256 * 2**20, shutil.disk_usage(cache).total // 2) // 2**20}m",
+        "@CACHE_FREE@": f"{shutil.disk_usage(cache).total // 4 // 2**20}m",
+        "@CACHE_SECONDS@": str(cache_seconds),
+        "@CACHE@": "pages" if cache_seconds else "off",
+        # Written a 64 KB buffer at a time (or each second): a line per request written at once
+        # costs a cached page a tenth of its rate.
+        "@ACCESS_LOG@": "off" if access_log == "off" else f"{access_log} replicas buffer=64k flush=1s",
     }.items():
         text = text.replace(name, value)
     return text
@@ -216,7 +235,12 @@ def main():
     state.mkdir(parents=True, exist_ok=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
     config = state / "nginx.conf"
-    config.write_text(nginx_config(f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log, nginx_temp(state)))
+    cache = cache_folder(state, args.port)
+    cache_seconds = conf.read()["BULLETINS_FRONT_CACHE_SECONDS"]
+    text = nginx_config(
+        f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log, workers_folder(state / "proxy"), cache, cache_seconds
+    )
+    config.write_text(text)
 
     signals = []
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -260,6 +284,7 @@ def main():
         front.wait(30)
     except subprocess.TimeoutExpired:
         front.kill()
+    shutil.rmtree(cache, ignore_errors=True)
     sys.exit(code)
 
 

@@ -282,3 +282,154 @@ def versions(front):
         except OSError:
             answers.append(None)
     return answers
+
+
+# The front cache (issue 21): nginx keeps every page made from the content a short time and
+# revalidates it with the replicas' validators; searches and /healthz are never kept.
+ENCODINGS = {"br": "gzip, deflate, br", "gzip": "gzip", None: None}
+NEVER_KEPT = (
+    f"/search/?q={quote('儿童主任')}",
+    f"/zh-hant/search/?q={quote('兒童主任')}",
+    f"/api/search?q={quote('社会救助')}",
+    "/api/articles/chongqing-yutong-shouhu/related",
+    f"{CQ}?hl={quote('儿童主任')}",
+    "/healthz",
+)
+
+
+def through(front, path, accept=None, host=None, **headers):
+    """(status, headers, bytes) of one request through the front, any status."""
+    if accept:
+        headers["Accept-Encoding"] = accept
+    if host:
+        headers["Host"] = host
+    request = urllib.request.Request(front.url + path, headers={name.replace("_", "-"): value for name, value in headers.items()})
+    try:
+        response = urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        return response.status, response.headers, response.read()
+
+
+def stored(front, column, slug="chongqing-yutong-shouhu"):
+    import sqlite3
+
+    with sqlite3.connect(front.data / "replica-1" / "bulletins.sqlite3") as connection:
+        query = f"SELECT {column} FROM bulletins_page p JOIN bulletins_article a ON a.id = p.article_id WHERE a.slug = ?"
+        return bytes(connection.execute(query, (slug,)).fetchone()[0])
+
+
+def test_the_front_keeps_each_page_in_each_encoding_and_never_a_search(tmp_path, content):
+    front = Front(tmp_path, content, BULLETINS_FRONT_CACHE_SECONDS=60)  # 60: the second request is a hit, however slow
+    try:
+        assert "proxy_cache_path /dev/shm/" in (front.data / "nginx" / "nginx.conf").read_text() or not os.path.isdir("/dev/shm")
+        columns = {CQ: {"br": "html_br", "gzip": "html_gzip", None: "html"}}
+        columns["/zh-hant" + CQ] = {"br": "hant_br", "gzip": "hant_gzip", None: "hant_html"}  # the twin: a key of its own
+        for path, column in columns.items():
+            for coding, accept in ENCODINGS.items():
+                first, second = through(front, path, accept), through(front, path, accept)
+                assert first[1]["X-Cache"] == "MISS" and second[1]["X-Cache"] == "HIT", (path, coding)
+                assert first[2] == second[2] == stored(front, column[coding])  # the bytes stored at load, passed on
+                assert second[1]["Content-Encoding"] == coding and second[1]["Vary"] == "Accept-Encoding"
+                etag, modified = second[1]["ETag"], second[1]["Last-Modified"]
+                assert through(front, path, accept, If_None_Match=etag)[0] == 304
+                assert through(front, path, accept, If_Modified_Since=modified)[0] == 304
+        # Another host is another key, and answers its own bytes; so is every page made from the content.
+        assert through(front, CQ, "gzip", host=f"localhost:{front.port}")[1]["X-Cache"] == "MISS"
+        for path in ("/", "/regions/", "/feeds/atom/", "/sitemap.xml", "/api/articles/", "/api" + CQ, "/no-such-page/"):
+            through(front, path, "gzip")
+            assert through(front, path, "gzip")[1]["X-Cache"] == "HIT", path
+        for path in NEVER_KEPT:
+            answers = [through(front, path, "gzip") for _ in range(2)]
+            assert [status for status, _, _ in answers] == [200, 200], path
+            assert [headers["X-Cache"] for _, headers, _ in answers] == ["BYPASS", "BYPASS"], path
+    finally:
+        front.stop()
+
+
+def test_after_a_reload_no_reader_gets_the_old_page_two_seconds_after_the_replica_serves_the_new(tmp_path, content):
+    """Readers through the front, in every encoding, while the content changes and the replica
+    reloads (one: with two, the front often takes the new page from the first to reload); the
+    replica watched straight. The front keeps a page 1 s."""
+    front = Front(tmp_path, content, replicas=1, workers=2)
+    marker = "滚动更新后的新段落".encode()
+    answers, first_new, stop = [], {}, threading.Event()
+
+    def read(accept):  # (when the request started, whether it got the new page)
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                status, headers, body = through(front, CQ, accept)
+            except OSError as error:
+                answers.append((started, error, False))
+                continue
+            if headers.get("Content-Encoding") == "br":
+                import brotli
+
+                body = brotli.decompress(body)
+            elif headers.get("Content-Encoding") == "gzip":
+                import gzip
+
+                body = gzip.decompress(body)
+            answers.append((started, status, marker in body))
+
+    def watch(number, port):  # when this replica first served the new page
+        while not stop.is_set():
+            started = time.monotonic()
+            with contextlib.suppress(OSError):
+                if marker in fetch(port, CQ, "127.0.0.1", encoding="identity")[2]:
+                    first_new.setdefault(number, started)
+            time.sleep(0.02)
+
+    threads = []
+    try:
+        threads += [threading.Thread(target=read, args=(accept,), daemon=True) for accept in ENCODINGS.values()]
+        threads += [threading.Thread(target=watch, args=(n, port), daemon=True) for n, (_, port) in front.replicas().items()]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        article = content / "02-chongqing-yutong-shouhu.md"
+        article.write_text(article.read_text(encoding="utf-8") + "\n\n滚动更新后的新段落。\n", encoding="utf-8")
+        front.process.send_signal(signal.SIGHUP)
+        front.wait_until(lambda: len(first_new) == 1, "the replica to serve the new page", timeout=120)
+        time.sleep(4)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        front.stop()
+    served = max(first_new.values())
+    assert {status for _, status, _ in answers} == {200}
+    late_old = [started - served for started, _, new in answers if started > served + 2 and not new]
+    assert not late_old, f"{len(late_old)} old pages, the latest {max(late_old):.2f} s after"
+    assert any(new for started, _, new in answers if started > served + 2)
+
+
+def test_with_every_replica_down_pages_come_from_the_front_and_searches_ask_to_retry(tmp_path, content):
+    front = Front(tmp_path, content, replicas=2, workers=2)
+    try:
+        kept = {path: through(front, path, "gzip, br") for path in (CQ, "/", "/zh-hant" + CQ, "/api" + CQ)}
+        os.kill(front.process.pid, signal.SIGSTOP)  # serve.py would start them again
+        for pid, _ in front.replicas().values():
+            os.killpg(pid, signal.SIGKILL)
+        for _, port in front.replicas().values():
+            front.wait_until(lambda port=port: refused(port), f"port {port} to close")
+        time.sleep(2.1)  # past the front's 1 s (nginx counts whole seconds: a copy lives 1 to 2 s)
+        for path, (_, _, body) in kept.items():
+            status, now, again = through(front, path, "gzip, br")
+            assert (status, now["X-Cache"], again) == (200, "STALE", body), path
+        for path in (*NEVER_KEPT, "/never-asked-before/"):
+            status, headers, body = through(front, path, "gzip")
+            assert status == 503 and headers["Retry-After"] == "5", path
+            if path.startswith("/api/"):
+                assert json.loads(body)["status"] == 503
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(front.process.pid, signal.SIGCONT)
+        front.stop()
+
+
+def refused(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
