@@ -1,12 +1,16 @@
-"""Throughput through nginx with 1, 2 and 3 replicas, against nginx serving the same page as a
-static file, all in one run (interleaved rounds, so that machine noise hits each alike).
+"""Throughput through nginx's front cache (`make run`) and with 1, 2 and 3 replicas, against
+nginx serving the same page's bytes as a static file, for gzip, brotli and identity clients,
+all in one run (interleaved rounds, so that machine noise hits each alike).
 
     .venv/bin/python bench/cluster.py
     .venv/bin/python bench/cluster.py --duration 3 --rounds 2
 
-Each cluster is deploy/serve.py, as `make cluster` starts it, on the real content/; the static
-nginx serves the article page's stored bytes (gzip_static) from a folder. wrk asks for the
-article page with gzip, 32 connections. Traffic goes to 127.0.0.1 only, for a bounded time.
+`make run` is the command itself, with its front cache and without it
+(BULLETINS_FRONT_CACHE_SECONDS=0, every page answered by Python); the clusters are
+deploy/serve.py as `make cluster` starts it; all on the real content/. The static nginx serves
+the article page's stored bytes from a folder: gzip_static for gzip, the stored brotli bytes
+with their Content-Encoding for brotli. wrk asks for the article page, 32 connections.
+Traffic goes to 127.0.0.1 only, for a bounded time.
 """
 
 import argparse
@@ -43,23 +47,36 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         location / {{ root {root}; try_files $uri $uri/index.html =404; }}
+        location /br/ {{
+            root {root};
+            try_files $uri $uri/index.html.br =404;
+            types {{ }}
+            default_type "text/html; charset=utf-8";
+            add_header Content-Encoding br;
+            add_header Vary Accept-Encoding;
+        }}
     }}
 }}
 """
+ENCODINGS = {"gzip": "gzip", "brotli": "gzip, deflate, br", "identity": None}
 
 
-def static_nginx(tmp, front):
-    """nginx serving the page's stored bytes, gzipped and not, under the same path."""
-    db = front.data / "replica-1" / "bulletins.sqlite3"
+def static_nginx(tmp, db):
+    """nginx serving the page's stored bytes (plain and gzipped under its path, brotli under
+    /br/ and its path)."""
     with sqlite3.connect(db) as connection:
-        html, html_gzip = connection.execute(
-            "SELECT html, html_gzip FROM bulletins_page JOIN bulletins_article ON bulletins_article.id = article_id WHERE slug = ?",
+        html, html_gzip, html_br = connection.execute(
+            "SELECT html, html_gzip, html_br FROM bulletins_page JOIN bulletins_article ON bulletins_article.id = article_id "
+            "WHERE slug = ?",
             (PAGE.split("/")[2],),
         ).fetchone()
     folder = tmp / "static" / PAGE.strip("/")
     folder.mkdir(parents=True)
     (folder / "index.html").write_bytes(html)
     (folder / "index.html.gz").write_bytes(html_gzip)
+    brotli = tmp / "static" / "br" / PAGE.strip("/")
+    brotli.mkdir(parents=True)
+    (brotli / "index.html.br").write_bytes(html_br)
     state, port = tmp / "static-nginx", free_port()
     state.mkdir()
     config = state / "nginx.conf"
@@ -75,36 +92,56 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica, as make cluster")
     args = parser.parse_args()
+    static_name = "nginx, the page as a static file"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         tmp.chmod(0o755)  # nginx's workers run as nobody when it is started as root
         shutil.copytree(ROOT / "content", tmp / "content")
-        fronts, targets = [], {}
+        fronts, targets, static = [], {}, None
         try:
-            for replicas in (1, 2, 3):
-                folder = tmp / f"cluster-{replicas}"
+            for name, options in {
+                "make run, front cache (1 s)": {"make": "run"},
+                "make run, no front cache": {"make": "run", "BULLETINS_FRONT_CACHE_SECONDS": 0},
+                "nginx + 2 replicas, front cache": {"replicas": 2},
+                "nginx + 3 replicas, front cache": {"replicas": 3},
+            }.items():
+                folder = tmp / f"front-{len(fronts)}"
                 folder.mkdir()
-                fronts.append(Front(folder, tmp / "content", replicas=replicas, workers=args.workers))
-                targets[f"nginx + {replicas} replica{'s' if replicas > 1 else ''}"] = fronts[-1].url
-            static, targets["nginx, the page as a static file"] = static_nginx(tmp, fronts[0])
-            for url in targets.values():
-                requests_per_second(url + PAGE, 1, 32, strict=True)  # warm: every worker's first search aside, connections open
-            rates = {name: [] for name in targets}
+                fronts.append(Front(folder, tmp / "content", workers=args.workers, **options))
+                targets[name] = fronts[-1].url
+            static, targets[static_name] = static_nginx(tmp, fronts[-1].data / "replica-1" / "bulletins.sqlite3")
+            paths = {name: dict.fromkeys(ENCODINGS, PAGE) for name in targets}
+            paths[static_name]["brotli"] = "/br" + PAGE
+            for name, url in targets.items():
+                for encoding, accept in ENCODINGS.items():  # warm: connections open, every worker's first answer aside
+                    requests_per_second(url + paths[name][encoding], 1, 32, strict=True, encoding=accept)
+            rates = {(name, encoding): [] for name in targets for encoding in ENCODINGS}
             for _ in range(args.rounds):
                 for name, url in targets.items():
-                    rates[name].append(requests_per_second(url + PAGE, args.duration, 32, strict=True))
+                    for encoding, accept in ENCODINGS.items():
+                        rate = requests_per_second(url + paths[name][encoding], args.duration, 32, strict=True, encoding=accept)
+                        rates[name, encoding].append(rate)
         finally:
             for front in fronts:
                 front.stop()
-            if "static" in locals():
+            if static is not None:
                 static.terminate()
                 static.wait()
-    floor = statistics.median(rates["nginx, the page as a static file"])
     print(f"{os.cpu_count()} cores; {args.workers} workers a replica; wrk 32 connections, {args.rounds}×{args.duration} s, medians")
-    print("| served by | article page, requests/s | ÷ nginx static |")
-    print("| --- | ---: | ---: |")
-    for name, values in rates.items():
-        print(f"| {name} | {statistics.median(values):,.0f} | {statistics.median(values) / floor:.2f} |")
+    print("| served by | " + " | ".join(f"{encoding}: requests/s | ÷ static" for encoding in ENCODINGS) + " |")
+    print("| --- |" + " ---: | ---: |" * len(ENCODINGS))
+    for name in targets:
+        cells = []
+        for encoding in ENCODINGS:
+            values = rates[name, encoding]
+            floor = statistics.median(rates[static_name, encoding])
+            cells.append(f"{statistics.median(values):,.0f} | {statistics.median(values) / floor:.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for name in targets:
+        if name != static_name:
+            for encoding in ENCODINGS:
+                ratios = [a / b for a, b in zip(rates[name, encoding], rates[static_name, encoding], strict=True)]
+                print(f"{name}, {encoding}: rounds ÷ static " + ", ".join(f"{r:.2f}" for r in ratios))
 
 
 if __name__ == "__main__":

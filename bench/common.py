@@ -31,10 +31,12 @@ def parse(out):
     }
 
 
-def requests_per_second(url, duration, connections, strict=False):
-    """wrk on one URL with gzip accepted, 2 threads; strict: every answer a 2xx or 3xx, and no socket error."""
+def requests_per_second(url, duration, connections, strict=False, encoding="gzip"):
+    """wrk on one URL with `encoding` accepted (none: identity), 2 threads; strict: every answer
+    a 2xx or 3xx, and no socket error."""
+    accept = ["-H", f"Accept-Encoding: {encoding}"] if encoding else []
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "-H", "Accept-Encoding: gzip", url],
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", *accept, url],
         capture_output=True,
         text=True,
         check=True,
