@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 # Part of every file's digest: bump it when rendering or indexing changes, so that the next
 # load renders and indexes unchanged files anew.
-PARSER_VERSION = "7"
+PARSER_VERSION = "8"
 
 FRONT_MATTER_KEYS = ("title", "slug", "region", "source", "byline", "order", "date", "added")
 REQUIRED_KEYS = ("title", "slug")
@@ -300,7 +300,7 @@ def parse_body(path, lines, first_line, max_blocks=MAX_BLOCKS):
     for position, (title, level, body, run_in) in enumerate(groups, start=1):
         anchor = unique_anchor(section_anchor(title, position), anchors)
         try:
-            html, paragraphs = render(anchor, "\n\n".join(body), title if run_in else None)
+            html, paragraphs = render(anchor, "\n\n".join(body), title if run_in else None, level)
         except RecursionError:
             raise ContentError(path, first_line, f"section {position} is nested too deep for Markdown") from None
         sections.append(Section(anchor, title, level, html, paragraphs, run_in))
@@ -367,11 +367,13 @@ def renderer():
         line a block (a wrapped line or a list within it joined with spaces), so that block
         n is line n of the section's text; drop links to anything but the web, mail and
         this site. Each paragraph gets its link, out of the tab order (the section's heading
-        link is in it); a run-in title goes bold before the first paragraph's text, whose
-        link is then the section's."""
+        link is in it). A run-in title is the section's heading element, shown bold in line
+        before the first paragraph's text: a paragraph cannot hold a heading, so that block is
+        a div (`lead-paragraph`), whose link is then the section's."""
 
         anchor = ""
         run_in = None
+        level = 2
         paragraphs = ()
 
         def run(self, root):
@@ -386,7 +388,9 @@ def renderer():
                 if element.tag != "p":
                     continue
                 if n == 1 and self.run_in:
-                    lead_in = etree.Element("strong", {"class": "lead-in"})
+                    element.tag = "div"
+                    element.set("class", "lead-paragraph")
+                    lead_in = etree.Element(f"h{min(self.level, 6)}", {"class": "lead-in"})
                     lead_in.text, lead_in.tail, element.text = self.run_in, element.text, None
                     element.insert(0, lead_in)
                     attributes = {"class": "headerlink", "href": f"#{self.anchor}", "aria-label": f"本节的链接：{entry(self.run_in)}"}
@@ -437,9 +441,9 @@ def safe_link(url):
     return scheme is None or scheme.group(0).lower() in SAFE_SCHEMES
 
 
-def render(anchor, source, run_in=None):
+def render(anchor, source, run_in=None, level=2):
     md = renderer()
     block_ids = md.treeprocessors["block_ids"]
-    block_ids.anchor, block_ids.run_in = anchor, run_in
+    block_ids.anchor, block_ids.run_in, block_ids.level = anchor, run_in, level
     html = md.reset().convert(source)
     return html, tuple(block_ids.paragraphs)

@@ -1,11 +1,13 @@
-"""Atom and RSS feeds of the bulletins, newest in the archive first, dated by the content."""
+"""Atom and RSS feeds of the bulletins, newest in the archive first, whole texts, each dated
+alike in both: the day its text states, else the day it joined the archive."""
 
-import datetime
+import re
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import F
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
@@ -15,9 +17,27 @@ SITE_NAME = "民政公报"
 SITE_DESCRIPTION = "各地民政工作信息原文发布"
 
 
+# The page's own links to a section or a paragraph (content.py): nothing to a feed reader.
+PERMALINK = re.compile(r'<a [^>]*class="(?:headerlink|pilcrow)"[^>]*></a>')
+
+
 def latest(articles):
-    """The fifty that joined the archive last."""
-    return articles.order_by(F("added").desc(nulls_last=True), "order", "slug")[:50]
+    """The fifty that joined the archive last, with their sections: each entry is a whole text."""
+    return articles.order_by(F("added").desc(nulls_last=True), "order", "slug").prefetch_related("sections")[:50]
+
+
+def full_text(article):
+    """The bulletin as a feed reader shows it: its dates and origin, then its sections."""
+    html = render_to_string("feed_entry.html", {"article": article, "sections": article.sections.all()})
+    return PERMALINK.sub("", html)
+
+
+class FullTextAtom1Feed(Atom1Feed):
+    """Atom with each entry's whole text in <content>, beside its summary."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        handler.addQuickElement("content", item["content"], {"type": "html"})
 
 
 class BulletinsFeed(Feed):
@@ -46,7 +66,8 @@ class BulletinsFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        return item.summary
+        """RSS's description holds the whole text, as full-text feeds do."""
+        return full_text(item)
 
     def item_author_name(self, item):
         return item.byline or item.source or None
@@ -55,19 +76,26 @@ class BulletinsFeed(Feed):
         return [item.region] if item.region else []
 
     def item_pubdate(self, item):
-        """The day the text states, else the day it joined the archive: a 2023 meeting is not today's news."""
+        """The day the text states, else the day it joined the archive: a 2023 meeting is not
+        today's news. The entry's text says which (full_text)."""
         day = item.date or item.added
         return day_start(day) if day else None
 
     def item_updateddate(self, item):
-        """As Last-Modified: the content's dates, never the time of a load."""
-        return datetime.datetime.fromtimestamp(item.last_modified(), datetime.UTC) if item.last_modified() else None
+        """The same day: Atom's <updated>, which readers show, says what RSS's <pubDate> says."""
+        return self.item_pubdate(item)
 
 
 class BulletinsAtomFeed(BulletinsFeed):
-    feed_type = Atom1Feed
+    feed_type = FullTextAtom1Feed
     url_name = "feed-atom"
     subtitle = SITE_DESCRIPTION
+
+    def item_description(self, item):
+        return item.summary
+
+    def item_extra_kwargs(self, item):
+        return {"content": full_text(item)}
 
 
 class RegionAtomFeed(BulletinsAtomFeed):

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from .content import entry
 from .script import traditional_path
+from .typeset import breaks, lead_in_breaks
 
 
 def environment(**options):
@@ -18,6 +19,8 @@ def environment(**options):
     env.globals["day"] = day
     env.globals["traditional_path"] = traditional_path
     env.filters["entry"] = entry
+    env.filters["breaks"] = breaks
+    env.filters["lead_in_breaks"] = lead_in_breaks
     return env
 
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from . import content, pages, parsing
+from . import content, pages, parsing, typeset
 from .models import Article, ContentState, Section
 from .search import index
 from .search.text import section_fields
@@ -368,6 +368,7 @@ def save_bulletins(bulletins, ids, stats, search_fields):
             source_hash=bulletin.digest,
             source_stat=stats.get(bulletin.path, ""),
             loaded_at=now,
+            title_html=str(typeset.breaks(bulletin.title)),
             **{name: getattr(bulletin, name) for name in ARTICLE_FIELDS},
         )
         for bulletin in bulletins

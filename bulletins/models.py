@@ -7,6 +7,7 @@ from urllib.parse import quote
 from django.db import connection, connections, models
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from markupsafe import Markup
 
 from . import content
 
@@ -23,6 +24,10 @@ class ArticleQuerySet(models.QuerySet):
     def dated_in(self, year):
         """The bulletins whose text dates them in `year`."""
         return self.filter(date__year=year)
+
+    def undated(self):
+        """The bulletins whose text states no date: under no year."""
+        return self.filter(date=None)
 
     def years(self):
         """[{"year", "count"}]: every year the texts date, with its bulletins, the latest first."""
@@ -81,6 +86,7 @@ class Article(models.Model):
         max_length=100, blank=True, help_text="Size, mtime and parser version: equal means unchanged, without reading the file."
     )
     title = models.CharField(max_length=300)
+    title_html = models.TextField(blank=True, help_text="The title escaped, <wbr> between its words (typeset.breaks): made at load.")
     region = models.CharField(max_length=50, blank=True, db_index=True)
     source = models.CharField(max_length=200, blank=True)
     byline = models.CharField(max_length=200, blank=True)
@@ -104,9 +110,9 @@ class Article(models.Model):
         return f"{before}{self.slug}{after}"
 
     @property
-    def date_label(self):
-        """What `date` dates: the meeting, for a bulletin that reports one."""
-        return "会议日期" if "会议" in self.title else "日期"
+    def title_markup(self):
+        """The title as a list shows it: breaking between words, without segmenting it per request."""
+        return Markup(self.title_html) if self.title_html else self.title
 
     def last_modified(self):
         """When this bulletin last changed, as the content says (the day it was added, or its

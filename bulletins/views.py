@@ -49,7 +49,8 @@ def index(request):
 @conditional
 def regions(request):
     """Every region the archive holds, and every year its texts date, with their bulletins."""
-    return render(request, "regions.html", {"regions": Article.objects.regions(), "years": Article.objects.years()})
+    years, undated = Article.objects.years(), Article.objects.undated().count()
+    return render(request, "regions.html", {"regions": Article.objects.regions(), "years": years, "undated": undated})
 
 
 @conditional
@@ -58,7 +59,7 @@ def year(request, year):
     articles = Article.objects.dated_in(year).order_by("-date", "order", "slug")
     if not articles.exists():
         raise Http404("no bulletin dated in that year")
-    return bulletin_list(request, articles, "year.html", sortable=False, year=year)
+    return bulletin_list(request, articles, "year.html", sortable=False, year=year, undated=Article.objects.undated().count())
 
 
 @conditional

@@ -284,6 +284,28 @@ def test_print_shows_the_bulletin_alone(page, server):
     assert server.url + CQ in colophon.inner_text()  # the full address, readable
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("target", ["二是典型示范", "健全1n制度体系"])
+def test_a_linked_section_prints_dark_on_white_in_either_theme(browser, server, scheme, target):
+    """Issue 23: in dark mode a linked section printed black text on a dark band."""
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + CQ + "#" + quote(target))
+    page.emulate_media(media="print", color_scheme=scheme)
+    section = page.locator("#" + target)
+    painted = page.evaluate(
+        """id => Array.from(document.querySelectorAll('body, main, .bulletin, #' + CSS.escape(id) + ', #' + CSS.escape(id) + ' *'))
+            .map(e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor])""",
+        target,
+    )
+    for colour, background in painted:
+        assert luminance(colour) < 0.25, colour  # dark text (#333 at the lightest)
+        assert background in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"), background  # on the page's white
+    assert section.evaluate("s => getComputedStyle(s).borderLeftStyle") == "solid"  # the linked section, marked in ink
+    shot(page, f"print-{scheme}-{target}")
+    context.close()
+
+
 def test_keyboard_reaches_the_skip_link_first_and_focus_is_visible(page, server):
     page.goto(server.url + CQ)
     page.keyboard.press("Tab")
@@ -395,13 +417,21 @@ def test_no_line_holds_a_link_mark_alone(browser, server, width):
     context.close()
 
 
-def test_lead_ins_run_in_bold_and_the_contents_show_the_sources_structure(page, server):
+def test_lead_ins_are_headings_in_bold_in_line_and_the_contents_show_the_sources_structure(page, server):
     page.goto(server.url + CQ)
-    assert page.locator("#一是专班推进 h2, #一是专班推进 h3").count() == 0
-    lead_in = page.locator("#一是专班推进-p1 > strong.lead-in")
-    assert lead_in.inner_text() == "一是专班推进。"
+    lead_in = page.locator("#一是专班推进-p1 > .lead-in")
+    assert lead_in.inner_text() == "一是专班推进。" and lead_in.evaluate("h => h.tagName") in ("H2", "H3", "H4")
     assert int(lead_in.evaluate("s => getComputedStyle(s).fontWeight")) >= 700
+    assert lead_in.evaluate("h => getComputedStyle(h).display") == "inline"
+    assert lead_in.evaluate("h => getComputedStyle(h).fontSize") == page.locator("#一是专班推进-p1").evaluate(
+        "p => getComputedStyle(p).fontSize"
+    )
     assert page.locator("#一是专班推进-p1").inner_text().startswith("一是专班推进。全面推广")
+    # Every section of the contents is a heading a screen reader can move to, in order.
+    headings = page.get_by_role("heading").all_inner_texts()
+    for entry in page.locator(".toc a").all_inner_texts():
+        assert any(heading.removesuffix("。") == entry for heading in headings), entry
+    assert headings.index("一是专班推进。") < headings.index("二是典型示范。")
     entries = page.locator(".toc a").all_inner_texts()
     assert entries[:2] == ["健全“1+N”制度体系", "完善四级工作网络"] and not any(e.endswith("。") for e in entries)
     assert page.locator(".toc ol").evaluate("ol => getComputedStyle(ol).listStyleType") == "none"  # one numbering: the source's
@@ -494,3 +524,58 @@ def test_a_paragraph_link_on_a_phone_keeps_its_sections_heading_in_sight(browser
         context.close()
     finally:
         server.stop()
+
+
+# Issue 23: where a headline, a heading or a date may break.
+LINES = """selector => Array.from(document.querySelectorAll(selector)).map(element => {
+    const text = [], tops = [];
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+            const range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const rect = Array.from(range.getClientRects()).find(r => r.width > 0);
+            text.push(node.data[i]);
+            tops.push(rect ? Math.round(rect.top) : null);
+        }
+    }
+    return [text.join(''), tops];
+})"""
+BROKEN_BLOCKS = ".bulletin h1, .bulletin-body :is(h2, h3, h4), .bulletin-card h2, .provenance dd, .meta > *, .pager a"
+
+
+def line_starts(text, tops):
+    """Where each line after the first begins, as offsets into `text`."""
+    starts, last = [], None
+    for at, top in enumerate(tops):
+        if top is None or text[at].isspace():
+            continue
+        if last is not None and top > last + 2:
+            starts.append(at)
+        last = top
+    return starts
+
+
+@pytest.mark.parametrize("width", [375, 1366])
+@pytest.mark.parametrize("path", ["/", CQ, "/articles/jiangsu-social-assistance-2023/", "/articles/shenzhen-civil-affairs-2023/"])
+def test_no_headline_heading_or_date_breaks_inside_a_word(browser, server, width, path):
+    from bulletins.typeset import pieces
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + path)
+    broken, lines = [], 0
+    for text, tops in page.evaluate(LINES, BROKEN_BLOCKS):
+        allowed, at = set(), 0
+        for piece in pieces(text):
+            at += len(piece)
+            allowed.add(at)
+        allowed |= {n + 1 for n, c in enumerate(text) if c.isspace()}
+        starts = line_starts(text, tops)
+        lines += len(starts)
+        broken += [f"{text[:at]} / {text[at:]}" for at in starts if at not in allowed]
+    shot(page, f"lines-{width}-{path.strip('/').replace('/', '-') or 'home'}")
+    context.close()
+    assert not broken, broken
+    assert width > 400 or lines, "nothing wrapped at 375 px: the check saw no line break"

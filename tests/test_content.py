@@ -46,12 +46,14 @@ def test_headings_and_lead_ins_become_sections(structured):
     ]
 
 
-def test_lead_in_runs_in_bold_at_the_start_of_its_paragraph(structured):
+def test_a_lead_in_is_its_sections_heading_at_the_start_of_its_paragraph(structured):
+    """Issue 23: a bold lead-in was a <strong>, so a screen reader's heading navigation skipped
+    the section; it is now a heading element of the section's level, in line with its text."""
     section = structured.sections[3]
     assert section.run_in and section.paragraphs == ("各级部门要加强领导。",)  # the title is searched as a title
     assert section.html == (
-        '<p id="一是加强领导-p1"><strong class="lead-in">一是加强领导。</strong>各级部门要加强领导。'
-        '<a aria-label="本节的链接：一是加强领导" class="headerlink" href="#一是加强领导"></a></p>'
+        '<div class="lead-paragraph" id="一是加强领导-p1"><h4 class="lead-in">一是加强领导。</h4>各级部门要加强领导。'
+        '<a aria-label="本节的链接：一是加强领导" class="headerlink" href="#一是加强领导"></a></div>'
     )
     assert "**" not in section.html
 

@@ -119,7 +119,7 @@ def test_a_page_keeps_its_validators_until_its_own_bytes_change(client, content_
     load_content(content_dir)
     after = client.get(CQ, HTTP_IF_NONE_MATCH=before["ETag"])  # a neighbour's title: the pager changed
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
-    assert "上一篇：江苏召开" in after.content.decode()
+    assert "上一篇：江苏召开" in after.content.decode().replace("<wbr>", "")
 
 
 @pytest.mark.django_db

@@ -35,7 +35,8 @@ def test_home_lists_the_bulletins_in_order_with_their_metadata(client):
 
 def test_article_page_shows_title_metadata_toc_and_text(client):
     html = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
-    assert "<h1>重庆启动“渝童守护”行动 进一步健全未成年人保护体系</h1>" in html
+    assert "<h1>重庆<wbr>启动<wbr>“渝童守护”<wbr>行动 <wbr>进一步<wbr>健全<wbr>未成年人保护<wbr>体系</h1>" in html
+    html = html.replace("<wbr>", "")
     # 本报 names no paper here: the text gives none, and the page says so rather than guess one.
     assert '<dd class="byline">本报记者 皮磊<span class="outlet-unknown">（原文未注明报纸名称）</span></dd>' in html
     start = html.index('<nav class="toc"')
@@ -64,16 +65,30 @@ def test_attribution_closes_the_article(client):
     assert '<nav class="toc"' not in html  # no sections, no table of contents
 
 
-def test_provenance_shows_each_fact_once_with_what_it_dates(client):
+def test_provenance_shows_each_fact_once_and_both_dates_labelled(client):
+    """Issue 23: Chongqing showed only 收录日期 2026年11月30日, which read as its own date."""
     html = client.get("/articles/jiangsu-social-assistance-2023/").content.decode()
     block = html[html.index('<dl class="provenance">') : html.index("</dl>")]
     assert f'<dt>地区</dt><dd class="region"><a href="/regions/{quote("江苏省")}/">江苏省</a></dd>' in block
-    assert '<dt>会议日期</dt><dd><time datetime="2023-02-24">2023年2月24日</time></dd>' in block
+    assert '<dt>原文日期</dt><dd><time datetime="2023-02-24">2023年2月24日</time></dd>' in block
     assert '<dt>收录日期</dt><dd><time datetime="2026-11-30">2026年11月30日</time></dd>' in block
     main = html[html.index("<main") : html.index("</main>")]
     assert main.count("（据江苏省民政厅）") == 1 and "来源" not in main  # the text's own line, not a second 来源
     chongqing = client.get("/articles/chongqing-yutong-shouhu/").content.decode()
-    assert "<dt>署名</dt>" in chongqing and "会议日期" not in chongqing  # the text dates nothing
+    block = chongqing[chongqing.index('<dl class="provenance">') : chongqing.index("</dl>")]
+    assert "<dt>署名</dt>" in block and '<dt>原文日期</dt><dd><span class="undated">原文未注明</span></dd>' in block
+    assert '<dt>收录日期</dt><dd><time datetime="2026-11-30">2026年11月30日</time></dd>' in block
+
+
+@pytest.mark.parametrize("path", ["/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/regions/", "/years/2023/"])
+def test_lists_label_each_date_and_say_where_undated_bulletins_are(client, path):
+    html = client.get(path).content.decode()
+    assert "原文日期是公报原文所载的日期" in html  # the rule, on every page
+    if path in ("/regions/", "/years/2023/"):
+        assert "原文未注明日期的 2 篇不归入任何年份" in html
+    cards = re.findall(r'<p class="meta">.*?</p>', html, re.S)
+    for card in cards:
+        assert ("原文日期 " in card) != ("原文未注明日期" in card) and "收录日期 " in card, card
 
 
 def test_home_reads_newest_first_on_request(client, content_dir):
@@ -118,7 +133,7 @@ def test_home_pages_through_a_large_archive(client, content_dir, settings):
     settings.BULLETINS_PER_PAGE = 3
     first = client.get("/").content.decode()
     assert first.count('class="bulletin-card"') == 3 and 'rel="next" href="?page=2"' in first
-    last = client.get("/", {"page": 3}).content.decode()
+    last = client.get("/", {"page": 3}).content.decode().replace("<wbr>", "")  # where a title may break
     assert last.count('class="bulletin-card"') == 1 and "补充公报7" in last
     assert client.get("/", {"page": "abc"}).status_code == 200
 

@@ -1,5 +1,6 @@
 """For the wider web: feeds, sitemap, robots.txt, canonical and Open Graph metadata, JSON."""
 
+import datetime
 import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
@@ -37,6 +38,22 @@ def test_atom_feed_has_every_required_element(client):
         "chongqing-yutong-shouhu": "2026-11-30T00:00:00+08:00",
         "shenzhen-civil-affairs-2023": "2026-11-30T00:00:00+08:00",
     }
+    # Issue 23: <updated>, which feed readers show, said 2026 for Jiangsu where RSS said 2023.
+    assert all(e.findtext(f"{ATOM}updated") == e.findtext(f"{ATOM}published") for e in entries)
+    rss = ET.fromstring(client.get("/feeds/rss/").content)
+    for item in rss.iter("item"):
+        slug = item.findtext("link").split("/")[-2]
+        assert datetime.datetime.strptime(item.findtext("pubDate"), "%a, %d %b %Y %H:%M:%S %z").isoformat() == published[slug]
+    # Whole texts, both dates labelled, and no permalink a reader could not follow.
+    jiangsu = next(e for e in entries if "jiangsu" in e.find(f"{ATOM}link").get("href"))
+    content = jiangsu.findtext(f"{ATOM}content")
+    assert jiangsu.find(f"{ATOM}content").get("type") == "html"
+    assert "原文日期：<time" in content and "收录日期：<time" in content and "（据江苏省民政厅）" in content
+    for paragraph in Article.objects.get(slug="jiangsu-social-assistance-2023").sections.first().paragraphs:
+        assert paragraph[:20] in re.sub(r"<[^>]+>", "", content)
+    assert "headerlink" not in content and "pilcrow" not in content
+    chongqing = next(i for i in rss.iter("item") if "chongqing" in i.findtext("link")).findtext("description")
+    assert "原文日期：原文未注明" in chongqing and "二是典型示范" in chongqing
 
 
 def test_rss_feed_has_every_required_element(client):
