@@ -8,6 +8,7 @@ from django.urls import get_script_prefix, reverse
 from jinja2 import Environment
 from markupsafe import Markup
 
+from .citation import TEMPLATE, reference
 from .content import entry
 from .script import traditional_path
 from .typeset import breaks, lead_in_breaks
@@ -18,6 +19,7 @@ def environment(**options):
     env.globals.update({"static": static, "url": url, "absolute": absolute, "site_url": site_url})
     env.globals["day"] = day
     env.globals["traditional_path"] = traditional_path
+    env.globals.update(reference=reference, citation_template=TEMPLATE)
     env.filters["entry"] = entry
     env.filters["breaks"] = breaks
     env.filters["lead_in_breaks"] = lead_in_breaks

@@ -13,6 +13,7 @@ from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed, YearAtomFee
 urlpatterns = [
     path("", views.index, name="index"),
     path("articles/<slug:slug>/", views.article, name="article"),
+    path("articles/<slug:slug>/s/<int:number>/", views.section, name="section"),
     path("regions/", views.regions, name="regions"),
     path("regions/<str:region>/", views.region, name="region"),
     path("regions/<str:region>/feed/", conditional(RegionAtomFeed()), name="region-feed"),

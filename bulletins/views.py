@@ -9,16 +9,16 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
-from . import pages, script, search, startup
+from . import citation, pages, script, search, startup
 from .caching import conditional
 from .forms import PAGE_SIZE, ApiArticlesForm, ApiSearchForm, SearchPageForm
-from .models import Article, ContentState
+from .models import Article, ContentState, Section
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ def bulletin_list(request, articles, template, sortable=True, **context):
     stays light; newest first on ?order=newest where the list is `sortable`."""
     newest = sortable and request.GET.get("order") == "newest"
     page = Paginator(articles.newest_first() if newest else articles, settings.BULLETINS_PER_PAGE).get_page(request.GET.get("page"))
-    context.update(articles=page.object_list, page=page, newest=newest, sortable=sortable)
+    facets = {"regions": Article.objects.regions(), "years": Article.objects.years(), "undated": Article.objects.undated().count()}
+    context.update(articles=page.object_list, page=page, newest=newest, sortable=sortable, facets=facets)
     return render(request, template, context)
 
 
@@ -221,6 +222,7 @@ def article_summary(request, article):
         "summary": article.summary,
         "url": absolute(request, article.get_absolute_url()),
         "api_url": absolute(request, reverse("api-article", kwargs={"slug": article.slug})),
+        "reference": citation.reference(article, absolute(request, article.get_absolute_url())),
     }
 
 
@@ -259,12 +261,27 @@ def api_article(request, slug):
             "title": section.title,
             "level": section.level,
             "url": f"{page}#{section.fragment()}",
+            "short_url": absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position})),
+            "reference": citation.reference(
+                article, absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position})), section.title
+            ),
             "paragraphs": [{"id": section.block_id(i), "text": text} for i, text in enumerate(section.paragraphs)],
             "html": section.html,
         }
         for section in article.sections.all()
     ]
     return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
+
+
+def section(request, slug, number):
+    """A bulletin's n-th section by a short ASCII address (urls.py), which a chat app keeps whole
+    where it cuts a percent-escaped one, sent on to its anchor. Not permanent: an edit may
+    number the sections anew."""
+    found = Section.objects.filter(article__slug=slug, position=number).select_related("article").first()
+    if found is None:
+        raise Http404("no such section")
+    prefix = script.PREFIX if script.in_traditional(request) else ""
+    return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment()}")
 
 
 @answers_while_rebuilding

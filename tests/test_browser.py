@@ -218,7 +218,8 @@ def test_a_result_lands_clear_of_the_bar_which_steps_from_there_and_clears_in_pl
     assert errors == []
 
 
-def test_section_link_copies_its_title_and_a_readable_address(context, server):
+def test_section_link_copies_its_title_and_a_short_address_that_lands_there(context, server):
+    """Issue 23: the copied address was long and percent-escaped in chat apps."""
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = context.new_page()
     page.goto(server.url + CQ + "?hl=" + quote("专班"))
@@ -226,8 +227,58 @@ def test_section_link_copies_its_title_and_a_readable_address(context, server):
     wait_for(page, "document.querySelector('.copied').textContent === '已复制本节链接：一是专班推进'")
     assert page.locator(".copied").get_attribute("role") == "status"  # screen readers hear it
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == "一是专班推进 " + server.url + CQ + "#一是专班推进"  # no ?hl=, no percent-escapes
+    title, address = copied.split(" ")
+    assert title == "一是专班推进" and re.fullmatch(re.escape(server.url + CQ) + r"s/\d+/", address), copied  # ASCII, no ?hl=
     assert unquote(page.evaluate("location.hash")) == "#一是专班推进"
+    page.goto(address)
+    assert unquote(page.url) == server.url + CQ + "#一是专班推进"
+    assert in_view(page, "#一是专班推进")
+
+
+def test_cite_copies_a_gbt_7714_reference_of_the_section(context, server):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(server.url + CQ)
+    button = page.locator("#二是典型示范 .cite")
+    assert button.inner_text() == "引用" and button.get_attribute("aria-label") == "复制本节的引用：二是典型示范"
+    button.click()
+    wait_for(page, "document.querySelector('.copied').textContent === '已复制引用：二是典型示范'")
+    reference = page.evaluate("navigator.clipboard.readText()")
+    today = page.evaluate("(() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; })()")
+    cited = "{:04d}-{:02d}-{:02d}".format(*today)
+    pattern = (
+        r"本报记者 皮磊\. 重庆启动“渝童守护”行动 进一步健全未成年人保护体系: 二是典型示范\[EB/OL\]\. "
+        + re.escape(f"[{cited}]. {server.url}{CQ}s/")
+        + r"\d+/\."
+    )
+    assert re.fullmatch(pattern, reference), reference  # no date: the text states none
+    page.goto(reference.split(" ")[-1].removesuffix("."))
+    assert unquote(page.url).endswith("#二是典型示范")
+    shot(page, "cite-copied")
+
+
+def test_text_size_is_remembered_and_moves_nothing_as_a_page_opens(context, server):
+    page = context.new_page()
+    page.goto(server.url + CQ)
+    before = page.locator("#lead-p1").evaluate("p => parseFloat(getComputedStyle(p).fontSize)")
+    page.get_by_role("button", name="字号：大").click()
+    larger = page.locator("#lead-p1").evaluate("p => parseFloat(getComputedStyle(p).fontSize)")
+    assert larger > before and page.get_by_role("button", name="字号：大").get_attribute("aria-pressed") == "true"
+    page.add_init_script(
+        "window.shifts = 0; new PerformanceObserver(l => l.getEntries().forEach(e => { if (!e.hadRecentInput) window.shifts += e.value; }))"
+        ".observe({type: 'layout-shift', buffered: true});"
+    )
+    page.goto(server.url + "/articles/shenzhen-civil-affairs-2023/")  # another page: the size came with the reader
+    assert page.locator("#lead-p1").evaluate("p => parseFloat(getComputedStyle(p).fontSize)") == larger
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.shifts") < 0.1
+    shot(page, "text-size-large")
+    page.evaluate("window.printed = 0; window.print = () => { window.printed += 1; }; 0")  # 0: a function would be called
+    page.get_by_role("button", name="打印").click()
+    assert page.evaluate("window.printed") == 1
+    page.get_by_role("button", name="字号：中").click()
+    page.reload()
+    assert page.locator("#lead-p1").evaluate("p => parseFloat(getComputedStyle(p).fontSize)") == before
 
 
 @pytest.mark.parametrize("width", [320, 360])
@@ -579,3 +630,23 @@ def test_no_headline_heading_or_date_breaks_inside_a_word(browser, server, width
     context.close()
     assert not broken, broken
     assert width > 400 or lines, "nothing wrapped at 375 px: the check saw no line break"
+
+
+@pytest.mark.parametrize("path", ["/", "/regions/%E9%87%8D%E5%BA%86%E5%B8%82/", "/years/2023/"])
+def test_wide_screens_show_the_regions_and_years_beside_the_list(browser, server, path):
+    """Issue 23: at 1366 px the list pages used half the width."""
+    for width in (1366, 375):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(server.url + path)
+        listed = page.locator(".bulletin-list").bounding_box()
+        aside = page.locator(".list-aside").bounding_box()
+        assert page.locator(".list-aside a").count() >= 2
+        if width > 1200:
+            assert aside["x"] >= listed["x"] + listed["width"] and aside["y"] < listed["y"] + listed["height"], (listed, aside)
+        else:
+            assert aside["y"] >= listed["y"] + listed["height"]  # below the list
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        shot(page, f"list-{width}-{path.strip('/').replace('/', '-').replace('%', '') or 'home'}")
+        context.close()

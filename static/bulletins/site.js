@@ -10,21 +10,82 @@
   said.setAttribute("role", "status");
   document.body.appendChild(said);
   var saying;
+  var say = function (text) {
+    said.textContent = text;
+    clearTimeout(saying);
+    saying = setTimeout(function () { said.textContent = ""; }, 2500);
+  };
+  // A section's short address (the page names its first section's: data-section; the server
+  // sends it on to the section): ASCII, so a chat app keeps it whole. n counts the page's
+  // sections, as the server does; a traditional page keeps its prefix.
+  var sectionsOfPage = Array.prototype.slice.call(document.querySelectorAll(".bulletin-body > section[id]"));
+  var article = document.querySelector(".bulletin[data-section]");
+  var shortAddress = function (section) {
+    var page = article.getAttribute("data-page");
+    var prefix = location.pathname.endsWith(page) ? location.pathname.slice(0, -page.length) : "";
+    var first = article.getAttribute("data-section");
+    return location.origin + prefix + first.replace(/1\/$/, (sectionsOfPage.indexOf(section) + 1) + "/");
+  };
   if (navigator.clipboard) {
     document.querySelectorAll(".headerlink").forEach(function (link) {
       link.title = "复制本节链接";
       link.addEventListener("click", function () {
         var title = link.getAttribute("aria-label").split("：").slice(1).join("：");
-        var address = location.origin + location.pathname + link.hash;
-        try { address = decodeURI(address); } catch (e) { /* already readable */ }
-        navigator.clipboard.writeText(title + " " + address).then(function () {
-          said.textContent = "已复制本节链接：" + title;
-          clearTimeout(saying);
-          saying = setTimeout(function () { said.textContent = ""; }, 2500);
+        navigator.clipboard.writeText(title + " " + shortAddress(link.closest("section"))).then(function () {
+          say("已复制本节链接：" + title);
         }, function () { /* no permission: the link still leads there */ });
       });
     });
+    // 引用: each titled section's reference as GB/T 7714 sets it (bulletins/citation.py makes
+    // it; the day of citing is the reader's), copied in one action.
+    var bulletin = document.querySelector(".bulletin[data-reference]");
+    if (bulletin) {
+      var today = function () {
+        var d = new Date();
+        var two = function (n) { return (n < 10 ? "0" : "") + n; };
+        return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+      };
+      sectionsOfPage.forEach(function (section) {
+        var heading = section.querySelector(":scope > h2, :scope > h3, :scope > h4, :scope > h5, :scope > h6, .lead-in");
+        if (!heading) return;
+        var title = heading.textContent.replace(/。$/, "");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "cite";
+        button.textContent = "引用";
+        button.setAttribute("aria-label", "复制本节的引用：" + title);
+        button.addEventListener("click", function () {
+          var reference = bulletin.getAttribute("data-reference").replace("{section}", title)
+            .replace("{cited_on}", today()).replace("{address}", shortAddress(section));
+          navigator.clipboard.writeText(reference).then(function () {
+            say("已复制引用：" + title);
+          }, function () { /* no permission */ });
+        });
+        section.appendChild(button);
+      });
+    }
   }
+
+  // 字号 (大/中/小), remembered for the next page (early.js applies it before painting), and 打印.
+  var root = document.documentElement;
+  var sizes = document.querySelectorAll(".text-size");
+  var pressed = function () {
+    var size = root.getAttribute("data-size") || "";
+    sizes.forEach(function (button) { button.setAttribute("aria-pressed", String(button.dataset.size === size)); });
+  };
+  sizes.forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (button.dataset.size) root.setAttribute("data-size", button.dataset.size); else root.removeAttribute("data-size");
+      try {
+        if (button.dataset.size) localStorage.setItem("bulletins-size", button.dataset.size); else localStorage.removeItem("bulletins-size");
+      } catch (e) { /* not remembered */ }
+      pressed();
+    });
+  });
+  pressed();
+  document.querySelectorAll(".print-page").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 
   // The other script's twin of this page, at the same place: the ids are the same in both.
   document.querySelectorAll(".script-switch").forEach(function (link) {
