@@ -1,5 +1,9 @@
 """Traditional script: every HTML page of the site also under /zh-hant/, converted from the
-simplified page with OpenCC (s2t), as zh.wikipedia lets its readers choose.
+simplified page with OpenCC, as zh.wikipedia lets its readers choose.
+
+In Taiwan's standard characters (s2tw: 為, 啟, 群, where s2t gives 爲, 啓, 羣), characters only:
+s2twp would also change words, and on these texts changes their meaning (救助對象 becomes
+救助物件, 社區 becomes 社群, 調度 becomes 排程), so the bulletins' wording stays as written.
 
 Text is converted, and the attributes a reader reads or hears (title, aria-label, content,
 placeholder); ids and link targets never are, so a section's address is the same in both
@@ -27,7 +31,7 @@ def converter():
     """OpenCC's converter, loaded at the first traditional page (its dictionaries are a few MB)."""
     import opencc
 
-    return opencc.OpenCC("s2t").convert
+    return opencc.OpenCC("s2tw").convert
 
 
 def traditional_path(path):

@@ -542,7 +542,7 @@ def test_no_layout_shift_while_the_script_is_late(browser, server, width):
 def test_a_section_link_works_in_traditional_and_the_switch_keeps_the_place(page, server):
     page.goto(server.url + "/zh-hant" + CQ + "#" + quote("三是定期调度"))
     assert page.evaluate("document.documentElement.lang") == "zh-Hant"
-    assert page.locator("h1").inner_text().startswith("重慶啓動")
+    assert page.locator("h1").inner_text().startswith("重慶啟動")  # Taiwan's standard characters (s2tw), not 啓
     assert in_view(page, "#三是定期调度") and toc_mark(page) == "三是定期調度"
     page.locator(".script-switch.to-hans").click()
     page.wait_for_url("**" + CQ + "#*")
@@ -650,3 +650,26 @@ def test_wide_screens_show_the_regions_and_years_beside_the_list(browser, server
         assert widths[0] <= widths[1], widths
         shot(page, f"list-{width}-{path.strip('/').replace('/', '-').replace('%', '') or 'home'}")
         context.close()
+
+
+def test_the_script_switch_keeps_the_place_read_and_the_choice_is_remembered(page, server):
+    """Issue 23: switching 简/繁 lost the reader's place, and the choice was not remembered."""
+    page.goto(server.url + CQ)
+    page.evaluate("document.getElementById('二是典型示范').scrollIntoView()")  # read to there, no link
+    page.wait_for_timeout(200)
+    page.mouse.wheel(0, -100_000)  # and up to the switch, in the header
+    page.wait_for_timeout(200)
+    page.locator(".script-switch.to-hant").click()
+    page.wait_for_url("**/zh-hant" + CQ + "#*")
+    landed = unquote(page.evaluate("location.hash")).removeprefix("#")
+    assert landed.startswith("二是典型示范") and in_view(page, "#" + landed)
+    # The page's own words, in the page's script, from the page: the copy link says 複製.
+    assert page.locator("#二是典型示范 .headerlink").get_attribute("title") == "複製本節鏈接"
+    assert page.locator("#二是典型示范 .cite").inner_text() == "引用"
+    page.goto(server.url + "/")  # another page, asked for in simplified
+    assert page.url == server.url + "/zh-hant/" and page.evaluate("document.documentElement.lang") == "zh-Hant"
+    shot(page, "traditional-remembered")
+    page.locator(".script-switch.to-hans").click()
+    page.wait_for_url(server.url + "/")
+    page.goto(server.url + CQ)
+    assert page.url == server.url + CQ and page.evaluate("document.documentElement.lang") == "zh-CN"

@@ -10,6 +10,11 @@
   said.setAttribute("role", "status");
   document.body.appendChild(said);
   var saying;
+  // The page's own words (article.html), in the page's script.
+  var message = function (key, fallback) {
+    var node = document.querySelector('[data-message="' + key + '"]');
+    return node ? node.textContent : fallback;
+  };
   var say = function (text) {
     said.textContent = text;
     clearTimeout(saying);
@@ -28,11 +33,11 @@
   };
   if (navigator.clipboard) {
     document.querySelectorAll(".headerlink").forEach(function (link) {
-      link.title = "复制本节链接";
+      link.title = message("copy-link", "复制本节链接");
       link.addEventListener("click", function () {
         var title = link.getAttribute("aria-label").split("：").slice(1).join("：");
         navigator.clipboard.writeText(title + " " + shortAddress(link.closest("section"))).then(function () {
-          say("已复制本节链接：" + title);
+          say(message("copied-link", "已复制本节链接：") + title);
         }, function () { /* no permission: the link still leads there */ });
       });
     });
@@ -52,13 +57,13 @@
         var button = document.createElement("button");
         button.type = "button";
         button.className = "cite";
-        button.textContent = "引用";
-        button.setAttribute("aria-label", "复制本节的引用：" + title);
+        button.textContent = message("cite", "引用");
+        button.setAttribute("aria-label", message("cite-label", "复制本节的引用：") + title);
         button.addEventListener("click", function () {
           var reference = bulletin.getAttribute("data-reference").replace("{section}", title)
             .replace("{cited_on}", today()).replace("{address}", shortAddress(section));
           navigator.clipboard.writeText(reference).then(function () {
-            say("已复制引用：" + title);
+            say(message("cited", "已复制引用：") + title);
           }, function () { /* no permission */ });
         });
         section.appendChild(button);
@@ -87,9 +92,33 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
-  // The other script's twin of this page, at the same place: the ids are the same in both.
+  // The other script's twin of this page, at the same place (the ids are the same in both).
+  // The switch is in the header, so a reader scrolls up to it: the place is the block last at
+  // the top of the window while the header was out of sight, if the reader left it in the last
+  // half minute; else the place a link led to. The choice is remembered (a cookie early.js
+  // reads on the next page, which it then opens in that script).
+  var header = document.querySelector(".site-header");
+  var place = null, placeAt = 0;
+  var notePlace = function () {
+    if (!header || header.getBoundingClientRect().bottom > 0) return; // on the way to the switch
+    var node = Array.prototype.find.call(document.querySelectorAll(".bulletin-body [id]"), function (n) {
+      return n.getBoundingClientRect().top >= 0;
+    });
+    if (node) { place = node.id; placeAt = Date.now(); }
+  };
+  var noting = false;
+  document.addEventListener("scroll", function () {
+    if (noting) return;
+    noting = true;
+    requestAnimationFrame(function () { noting = false; notePlace(); });
+  }, { passive: true });
   document.querySelectorAll(".script-switch").forEach(function (link) {
-    link.addEventListener("click", function () { link.hash = location.hash; });
+    link.addEventListener("click", function () {
+      notePlace();
+      link.hash = place && Date.now() - placeAt < 30000 ? "#" + encodeURIComponent(place) : location.hash;
+      var script = link.classList.contains("to-hant") ? "hant" : "hans";
+      document.cookie = "bulletins-script=" + script + "; path=/; max-age=31536000; samesite=lax";
+    });
   });
 
   // At a bulletin's end, the others that share its key words (api/articles/<slug>/related).
