@@ -22,7 +22,10 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(region=region)
 
     def dated_in(self, year):
-        """The bulletins whose text dates them in `year`."""
+        """The bulletins whose text dates them in `year`: none for a year no date can have (0,
+        10000: a URL may ask for any number)."""
+        if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
+            return self.none()
         return self.filter(date__year=year)
 
     def undated(self):

@@ -261,14 +261,13 @@ def api_article(request, slug):
             "title": section.title,
             "level": section.level,
             "url": f"{page}#{section.fragment()}",
-            "short_url": absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position})),
-            "reference": citation.reference(
-                article, absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position})), section.title
-            ),
+            "short_url": short,
+            "reference": citation.reference(article, short, section.title),
             "paragraphs": [{"id": section.block_id(i), "text": text} for i, text in enumerate(section.paragraphs)],
             "html": section.html,
         }
         for section in article.sections.all()
+        for short in [absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position}))]
     ]
     return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
 

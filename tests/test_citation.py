@@ -34,6 +34,7 @@ def test_a_short_section_address_sends_the_reader_to_the_section(client, prefix)
         assert location == f"/articles/{article.slug}/#{section.fragment()}" and location.isascii()
     assert client.get(f"/articles/{article.slug}/s/{article.sections.count() + 1}/").status_code == 404
     assert client.get("/articles/no-such-bulletin/s/1/").status_code == 404
+    assert client.get(f"/articles/{article.slug}/s/{10**30}/").status_code == 404
 
 
 def test_the_api_gives_each_section_its_reference_and_short_address(client):

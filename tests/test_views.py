@@ -174,6 +174,8 @@ def test_years_the_texts_date_can_be_browsed(client):
     feed = client.get("/years/2023/feed/").content.decode()
     assert feed.count("<entry>") == 1 and "<title>民政公报 · 2023年</title>" in feed and 'href="/years/2023/feed/"' in year
     assert client.get("/years/2026/feed/").status_code == 404
+    for year in ("0", "10000", "9" * 30):  # no date has such a year: 404, not the 500 of date(year, 1, 1)
+        assert client.get(f"/years/{year}/").status_code == 404 and client.get(f"/years/{year}/feed/").status_code == 404
 
 
 def test_a_failure_answers_the_500_page_with_the_way_home(rf):
