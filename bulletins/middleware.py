@@ -3,6 +3,7 @@ compression, and stored pages answered before any view."""
 
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from . import script
@@ -68,6 +69,8 @@ class ScriptPrefixMiddleware(Middleware):
             if script.traditional_path(page) is None:
                 raise Http404("no traditional page here")
             request.path_info = page
+            with translation.override(script.LANGUAGE):  # the site's own words from its catalogue
+                return self.get_response(request)
         return self.get_response(request)
 
 

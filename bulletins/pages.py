@@ -21,6 +21,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
@@ -31,7 +32,7 @@ from .search import marks
 from .search.text import searchable, single_words
 
 logger = logging.getLogger(__name__)
-RELEASE_SUFFIXES = {".py", ".html", ".txt"}
+RELEASE_SUFFIXES = {".py", ".html", ".txt", ".mo"}
 ACCEPTED_CODING = re.compile(r"\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([\d.]+))?")
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 # A section of a rendered article (article.html): its opening tag, its heading and text, its end.
@@ -47,9 +48,9 @@ EMPTY_SEARCH_BOX = 'name="q" value=""'
 
 @cache
 def release():
-    """A digest of the code, templates and static files' names, so a deploy renders pages anew."""
+    """A digest of the code, templates, catalogues and static files' names, so a deploy renders pages anew."""
     digest = hashlib.sha256()
-    for root in (settings.BASE_DIR / "bulletins", settings.BASE_DIR / "templates"):
+    for root in (settings.BASE_DIR / "bulletins", settings.BASE_DIR / "templates", *settings.LOCALE_PATHS):
         for path in sorted(Path(root).rglob("*")):
             if path.suffix in RELEASE_SUFFIXES and path.is_file():
                 digest.update(path.read_bytes())
@@ -172,9 +173,9 @@ def store_pages(stale):
     rows = []
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
-        html = render_article(article, neighbour(previous), neighbour(following))
-        hant = script.to_traditional(html).encode()
-        html = html.encode()
+        html = render_article(article, neighbour(previous), neighbour(following)).encode()
+        with translation.override(script.LANGUAGE):  # the site's own words from the edition's catalogue
+            hant = script.to_traditional(render_article(article, neighbour(previous), neighbour(following))).encode()
         rows.append(
             Page(
                 article=article,

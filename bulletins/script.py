@@ -16,6 +16,7 @@ from functools import cache
 from django.conf import settings
 
 PREFIX = "/zh-hant"
+LANGUAGE = "zh-hant"  # settings.LANGUAGES: the catalogue of the site's own words (locale/zh_Hant)
 # The pages, by urls.py's names, that have a traditional twin: HTML only (the API, feeds and
 # sitemaps are data).
 TWINS = ("index", "article", "section", "regions", "region", "year", "search")

@@ -109,9 +109,13 @@ BULLETINS_LOAD_PROCESSES = ENV["BULLETINS_LOAD_PROCESSES"]
 # Bulletins on one page of the home page's list.
 BULLETINS_PER_PAGE = 50
 
+# The site's own words: the templates' are simplified, and the traditional edition (/zh-hant/,
+# bulletins/script.py) takes them from its own catalogue, locale/zh_Hant, written for it.
 LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -77,9 +77,10 @@ def article(request, slug):
     """A page that StoredPageMiddleware did not answer from its stored bytes: one opened from a
     search result (?hl=, the query's words marked), or one not stored (yet), rendered.
 
-    Marks are made on the simplified page; TraditionalScriptMiddleware converts the result.
+    Marks are made on the simplified page; TraditionalScriptMiddleware converts the result. A
+    traditional one is rendered afresh, so that its own words come from the edition's catalogue.
     """
-    page = pages.stored_page(slug)
+    page = None if script.in_traditional(request) else pages.stored_page(slug)
     if page is not None:
         html = bytes(page[2]).decode()
     else:

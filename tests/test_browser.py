@@ -664,7 +664,7 @@ def test_the_script_switch_keeps_the_place_read_and_the_choice_is_remembered(pag
     landed = unquote(page.evaluate("location.hash")).removeprefix("#")
     assert landed.startswith("二是典型示范") and in_view(page, "#" + landed)
     # The page's own words, in the page's script, from the page: the copy link says 複製.
-    assert page.locator("#二是典型示范 .headerlink").get_attribute("title") == "複製本節鏈接"
+    assert page.locator("#二是典型示范 .headerlink").get_attribute("title") == "複製本節連結"  # the edition's catalogue
     assert page.locator("#二是典型示范 .cite").inner_text() == "引用"
     page.goto(server.url + "/")  # another page, asked for in simplified
     assert page.url == server.url + "/zh-hant/" and page.evaluate("document.documentElement.lang") == "zh-Hant"

@@ -90,3 +90,19 @@ def test_a_search_in_traditional_pages_finds_and_marks_in_traditional(client):
     assert result.startswith("/zh-hant/articles/chongqing-yutong-shouhu/?hl=")
     marked = client.get(result.replace("&amp;", "&").split("#")[0]).content.decode()
     assert "<mark>兒童主任</mark>" in marked and '<html lang="zh-Hant">' in marked
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", TWINS)
+def test_a_traditional_page_says_the_sites_own_words_as_taiwan_writes_them_and_keeps_the_texts(client, path):
+    """Issue 23: the page's own words were the simplified ones converted character by character
+    (鏈接, 搜索, 打印); they now come from the edition's catalogue, while the bulletins' words are
+    converted, never changed (信息 stays 信息 in a text, where the site itself says 資訊)."""
+    html = client.get("/zh-hant" + path).content.decode()
+    assert '<label class="visually-hidden" for="site-search">搜尋公報</label>' in html and "各地民政工作資訊原文發布" in html
+    assert "搜索公" not in html and "鏈接" not in html.split("<main", 1)[0]
+    if path == CQ:
+        assert '<span data-message="copy-link">複製本節連結</span>' in html and ">列印</button>" in html
+        assert 'aria-label="本節的連結：' in html
+        text = html[html.index('<div class="bulletin-body">') : html.index('<aside class="related"')]
+        assert "信息" in to_traditional("信息") and "資訊" not in text  # the text's own words, converted only
