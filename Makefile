@@ -15,7 +15,7 @@ REPLICAS ?= 3
 DATA ?= var/cluster
 CLUSTER_WORKERS ?= 2
 
-.PHONY: run cluster test lint lock check bench load wrk nginx browser clean
+.PHONY: run cluster test lint lock check bench load wrk nginx browser clean messages
 
 # nginx takes the readers' connections (slow ones included) in front of gunicorn: deploy/serve.py.
 run: $(VENV)/.run-installed nginx
@@ -43,6 +43,11 @@ lock: $(VENV)/.run-installed
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes --quiet -o requirements-test.lock
+
+# The traditional edition's catalogue, compiled after editing its .po (the .mo is committed).
+messages:
+	command -v msgfmt >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext >/dev/null)
+	msgfmt -o locale/zh_Hant/LC_MESSAGES/django.mo locale/zh_Hant/LC_MESSAGES/django.po
 
 check: $(VENV)/.run-installed
 	$(BIN)/python manage.py loadbulletins --check
