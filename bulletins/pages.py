@@ -36,7 +36,7 @@ RELEASE_SUFFIXES = {".py", ".html", ".txt", ".mo"}
 ACCEPTED_CODING = re.compile(r"\s*([\w*-]+)\s*(?:;\s*q\s*=\s*([\d.]+))?")
 CONDITIONAL_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 # A section of a rendered article (article.html): its opening tag, its heading and text, its end.
-SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+(?: run-in)?">)(.*?)(</section>)', re.DOTALL)
+SECTION = re.compile(r'(<section id="[^"]*" class="section level-\d+(?: run-in)?"[^>]*>)(.*?)(</section>)', re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
 # Where a page opened from search shows the query (article.html), and the search box it fills.
 SEARCH_BAR = "<!-- search bar -->"

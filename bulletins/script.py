@@ -19,7 +19,7 @@ PREFIX = "/zh-hant"
 LANGUAGE = "zh-hant"  # settings.LANGUAGES: the catalogue of the site's own words (locale/zh_Hant)
 # The pages, by urls.py's names, that have a traditional twin: HTML only (the API, feeds and
 # sitemaps are data).
-TWINS = ("index", "article", "section", "regions", "region", "year", "search")
+TWINS = ("index", "article", "section", "paragraph", "regions", "region", "year", "search")
 # Attributes that name or lead somewhere: kept as they are, whatever script they are in.
 KEPT = re.compile(r'\b(?:id|href|action|value|name|for|data-[a-z-]+)="[^"]*"')
 LINK_TAG = re.compile(r'<(?:a|form)\s[^>]*>|<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>')

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("articles/<slug:slug>/", views.article, name="article"),
     path("articles/<slug:slug>/s/<int:number>/", views.section, name="section"),
+    path("articles/<slug:slug>/p/<int:number>/", views.paragraph, name="paragraph"),
     path("regions/", views.regions, name="regions"),
     path("regions/<str:region>/", views.region, name="region"),
     path("regions/<str:region>/feed/", conditional(RegionAtomFeed()), name="region-feed"),

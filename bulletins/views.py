@@ -284,6 +284,16 @@ def section(request, slug, number):
     return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment()}")
 
 
+def paragraph(request, slug, number):
+    """A bulletin's n-th paragraph (第 n 段, as search results count them) by a short ASCII
+    address, sent on to it, as section() does for a section."""
+    found = Section.objects.filter(article__slug=slug, first__lte=number).order_by("-first").select_related("article").first()
+    if found is None or number >= found.first + len(found.paragraphs):
+        raise Http404("no such paragraph")
+    prefix = script.PREFIX if script.in_traditional(request) else ""
+    return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment(number - found.first)}")
+
+
 @answers_while_rebuilding
 @conditional
 def api_related(request, slug):

@@ -673,3 +673,22 @@ def test_the_script_switch_keeps_the_place_read_and_the_choice_is_remembered(pag
     page.wait_for_url(server.url + "/")
     page.goto(server.url + CQ)
     assert page.url == server.url + CQ and page.evaluate("document.documentElement.lang") == "zh-CN"
+
+
+def test_a_paragraph_offers_its_own_reference_beside_it(context, server):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(server.url + CQ)
+    paragraph = page.locator("#lead-p2")
+    paragraph.hover()
+    button = paragraph.locator(".cite-paragraph")
+    assert button.is_visible() and button.get_attribute("aria-label").startswith("复制本段的引用：第 2 段")
+    box, text = button.bounding_box(), paragraph.bounding_box()
+    assert box["x"] >= text["x"] + text["width"] - 1  # in the margin, over no word
+    button.click()
+    wait_for(page, "document.querySelector('.copied').textContent.startsWith('已复制引用：第 2 段')")
+    reference = page.evaluate("navigator.clipboard.readText()")
+    assert ": 第 2 段[EB/OL]. [" in reference and reference.endswith(f"{CQ}p/2/.")
+    page.goto(reference.split(" ")[-1].removesuffix("."))
+    assert unquote(page.url).endswith(CQ + "#lead-p2") and in_view(page, "#lead-p2")
+    shot(page, "cite-paragraph")

@@ -43,3 +43,15 @@ def test_the_api_gives_each_section_its_reference_and_short_address(client):
     second = data["sections"][1]
     assert second["short_url"] == "http://testserver/articles/chongqing-yutong-shouhu/s/2/"
     assert second["reference"] == reference(Article.objects.get(slug="chongqing-yutong-shouhu"), second["short_url"], second["title"])
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hant"])
+def test_a_short_paragraph_address_sends_the_reader_to_the_paragraph_counted_as_search_counts(client, prefix):
+    article = Article.objects.get(slug="chongqing-yutong-shouhu")
+    for section in article.sections.all():
+        for index in range(len(section.paragraphs)):
+            location = client.get(f"{prefix}/articles/{article.slug}/p/{section.number(index)}/")["Location"]
+            assert location == f"{prefix}/articles/{article.slug}/#{section.fragment(index)}"
+    last = max(s.number(len(s.paragraphs) - 1) for s in article.sections.all())
+    for number in (0, last + 1, 10**30):
+        assert client.get(f"/articles/{article.slug}/p/{number}/").status_code == 404

@@ -25,12 +25,12 @@
   // sections, as the server does; a traditional page keeps its prefix.
   var sectionsOfPage = Array.prototype.slice.call(document.querySelectorAll(".bulletin-body > section[id]"));
   var article = document.querySelector(".bulletin[data-section]");
-  var shortAddress = function (section) {
+  var shortOf = function (kind, n) { // kind: "section" or "paragraph"; the page names the first's address
     var page = article.getAttribute("data-page");
     var prefix = location.pathname.endsWith(page) ? location.pathname.slice(0, -page.length) : "";
-    var first = article.getAttribute("data-section");
-    return location.origin + prefix + first.replace(/1\/$/, (sectionsOfPage.indexOf(section) + 1) + "/");
+    return location.origin + prefix + article.getAttribute("data-" + kind).replace(/1\/$/, n + "/");
   };
+  var shortAddress = function (section) { return shortOf("section", sectionsOfPage.indexOf(section) + 1); };
   if (navigator.clipboard) {
     document.querySelectorAll(".headerlink").forEach(function (link) {
       link.title = message("copy-link", "复制本节链接");
@@ -67,6 +67,33 @@
           }, function () { /* no permission */ });
         });
         section.appendChild(button);
+      });
+      // And each paragraph that has its own link: 第 n 段, as search results count them, with its
+      // own short address; in the margin beside it from its hover, as its link (site.css).
+      sectionsOfPage.forEach(function (section) {
+        var heading = section.querySelector(":scope > h2, :scope > h3, :scope > h4, :scope > h5, :scope > h6, .lead-in");
+        var title = heading ? heading.textContent.replace(/。$/, "") : "";
+        var first = Number(section.getAttribute("data-first"));
+        Array.prototype.forEach.call(section.children, function (block) {
+          var number = block.id && block.id.match(/-p(\d+)$/);
+          if (!number || !block.querySelector(":scope > .pilcrow")) return;
+          var n = first + Number(number[1]) - 1;
+          var which = (title ? title + " " : "") + message("paragraph", "第 {n} 段").replace("{n}", n);
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "cite cite-paragraph";
+          button.tabIndex = -1; // as the paragraph's link: the section's 引用 is in the tab order
+          button.textContent = message("cite", "引用");
+          button.setAttribute("aria-label", message("cite-paragraph-label", "复制本段的引用") + "：" + which);
+          button.addEventListener("click", function () {
+            var reference = bulletin.getAttribute("data-reference").replace("{section}", which)
+              .replace("{cited_on}", today()).replace("{address}", shortOf("paragraph", n));
+            navigator.clipboard.writeText(reference).then(function () {
+              say(message("cited", "已复制引用：") + which);
+            }, function () { /* no permission */ });
+          });
+          block.appendChild(button);
+        });
       });
     }
   }
