@@ -609,17 +609,24 @@ def line_starts(text, tops):
 
 
 @pytest.mark.parametrize("width", [375, 1366])
-@pytest.mark.parametrize("path", ["/", CQ, "/articles/jiangsu-social-assistance-2023/", "/articles/shenzhen-civil-affairs-2023/"])
+@pytest.mark.parametrize(
+    "path", ["/", CQ, "/articles/jiangsu-social-assistance-2023/", "/articles/shenzhen-civil-affairs-2023/", "/zh-hant/", "/zh-hant" + CQ]
+)
 def test_no_headline_heading_or_date_breaks_inside_a_word(browser, server, width, path):
+    import opencc
+
     from bulletins.typeset import pieces
 
+    simplified = opencc.OpenCC("tw2s").convert  # a traditional page's breaks are its simplified text's
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.goto(server.url + path)
     broken, lines = [], 0
     for text, tops in page.evaluate(LINES, BROKEN_BLOCKS):
+        words = simplified(text) if path.startswith("/zh-hant") else text
+        assert len(words) == len(text)
         allowed, at = set(), 0
-        for piece in pieces(text):
+        for piece in pieces(words):
             at += len(piece)
             allowed.add(at)
         allowed |= {n + 1 for n, c in enumerate(text) if c.isspace()}
