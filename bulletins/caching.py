@@ -12,10 +12,9 @@ import functools
 import hashlib
 
 from django.conf import settings
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-from .middleware import Middleware
 from .models import ContentState, one_version
 from .pages import release
 
@@ -55,14 +54,3 @@ def conditional(view):
         return get_conditional_response(request, etag=etag, last_modified=last_modified or None, response=response)
 
     return wrapper
-
-
-class NotFoundCachingMiddleware(Middleware):
-    """A 404, from any view or none, may be kept a minute: long enough to spare the site a
-    crawler's repeats, short enough for a bulletin that is being published."""
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if response.status_code == 404:
-            patch_cache_control(response, public=True, max_age=60)
-        return response

@@ -1,16 +1,14 @@
 """The Jinja2 environment of our templates: Django's url() and static(), and the site's URL."""
 
-from functools import lru_cache
-
 from django.conf import settings
 from django.templatetags.static import static
-from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext, ngettext
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from .citation import TEMPLATE, reference
 from .content import entry
+from .routes import url
 from .script import traditional_path
 from .typeset import breaks, lead_in_breaks
 
@@ -44,19 +42,6 @@ def section_html(html):
 def day(date):
     """<time> of a date as Chinese readers write it: 2023年2月24日."""
     return Markup(f'<time datetime="{date.isoformat()}">{date.year}年{date.month}月{date.day}日</time>')
-
-
-def url(name, args=None):
-    """Django's reverse(), remembered for the URLs without arguments that every page links to.
-
-    A page names eight, and a load renders every page of the archive.
-    """
-    return reverse(name, args=args) if args else reverse_once(get_script_prefix(), name)
-
-
-@lru_cache(maxsize=64)
-def reverse_once(prefix, name):
-    return reverse(name)
 
 
 def site_url():

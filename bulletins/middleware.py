@@ -4,10 +4,11 @@ compression, and stored pages answered before any view."""
 from django.http import Http404, HttpResponseNotAllowed
 from django.middleware import gzip
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from . import script
 from .pages import accepts, json_error, stored_answer, under_api
+from .routes import pattern_named
 
 SAFE_METHODS = ("GET", "HEAD")
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -103,8 +104,6 @@ class StoredPageMiddleware(Middleware):
     """
 
     def __init__(self, get_response):
-        from .urls import pattern_named  # here: urls imports the views, which import the middleware's neighbours
-
         super().__init__(get_response)
         self.article = pattern_named("article")
 
@@ -130,3 +129,14 @@ class GZipMiddleware(gzip.GZipMiddleware):
             patch_vary_headers(response, ("Accept-Encoding",))
             return response
         return super().process_response(request, response)
+
+
+class NotFoundCachingMiddleware(Middleware):
+    """A 404, from any view or none, may be kept a minute: long enough to spare the site a
+    crawler's repeats, short enough for a bulletin that is being published."""
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404:
+            patch_cache_control(response, public=True, max_age=60)
+        return response

@@ -5,11 +5,12 @@ import functools
 from urllib.parse import quote
 
 from django.db import connection, connections, models
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils import timezone
 from markupsafe import Markup
 
 from . import content
+from .routes import article_url_around_slug
 
 
 def day_start(day):
@@ -65,18 +66,6 @@ class ArticleQuerySet(models.QuerySet):
         for article in articles:
             article.date, article.added = date.to_python(article.date), date.to_python(article.added)
         return {article.pk: article for article in articles}
-
-
-@functools.cache
-def article_url_around_slug(script_prefix):
-    """urls.py's article URL, reversed once, split where the slug goes: a page links to several
-    bulletins, a load renders every page, a search page links to thirty places, and reverse()
-    costs more than the rest of a link. One for each script prefix (reverse() puts it first);
-    the same as reverse() for every slug, which its pattern keeps URL-safe."""
-    return reverse("article", kwargs={"slug": SLUG_MARK}).split(SLUG_MARK, 1)
-
-
-SLUG_MARK = "0-slug-0"
 
 
 class Article(models.Model):

@@ -15,6 +15,8 @@ from functools import cache
 
 from django.conf import settings
 
+from .routes import paths_named
+
 PREFIX = "/zh-hant"
 LANGUAGE = "zh-hant"  # settings.LANGUAGES: the catalogue of the site's own words (locale/zh_Hant)
 # The pages, by urls.py's names, that have a traditional twin: HTML only (the API, feeds and
@@ -37,8 +39,6 @@ def converter():
 
 def traditional_path(path):
     """The traditional twin of a simplified page's path, or None for what has none."""
-    from .urls import paths_named  # here: urls imports the views, which import this module
-
     return PREFIX + path if paths_named(*TWINS).match(path) else None
 
 

@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "bulletins.middleware.StoredPageMiddleware",
     "bulletins.middleware.GZipMiddleware",
     "bulletins.middleware.TraditionalScriptMiddleware",
-    "bulletins.caching.NotFoundCachingMiddleware",
+    "bulletins.middleware.NotFoundCachingMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 

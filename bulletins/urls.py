@@ -1,10 +1,7 @@
 """Every URL of the site, and the one place that spells them: everywhere else they come from
-reverse(), url() in templates, or paths_named()."""
+reverse(), url() in templates, or routes.py."""
 
-import re
-from functools import cache
-
-from django.urls import get_resolver, path
+from django.urls import path
 
 from . import sitemaps, views
 from .caching import conditional
@@ -35,20 +32,3 @@ urlpatterns = [
 
 handler404 = views.page_not_found
 handler500 = views.server_error
-
-
-def pattern_named(name):
-    return next(pattern for pattern in get_resolver().url_patterns if pattern.name == name)
-
-
-@cache
-def paths_named(*names):
-    """A regex that matches the paths (with their leading /) of the URL patterns named `names`:
-    for what must know a page's kind before URL resolution (StoredPageMiddleware,
-    bulletins.script), without spelling its URL a second time."""
-    alternatives = []
-    for pattern in get_resolver().url_patterns:
-        if pattern.name in names:
-            regex = pattern.pattern.regex.pattern.removeprefix("^").removesuffix("\\Z").removesuffix("$")
-            alternatives.append(re.sub(r"\(\?P<\w+>", "(?:", regex))
-    return re.compile("^/(?:" + "|".join(alternatives) + ")$")

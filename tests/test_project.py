@@ -155,3 +155,20 @@ def test_the_traditional_catalogue_holds_every_word_of_the_templates_and_no_othe
     with open(PO.with_suffix(".mo"), "rb") as compiled:  # compiled from this .po: msgfmt -o django.mo django.po
         catalogue = gettext.GNUTranslations(compiled)
     assert {msgid: catalogue.gettext(msgid) for msgid in entries} == entries
+
+
+def test_no_module_imports_urls_py_which_imports_the_views():
+    """urls.py imports the views, which import most of the site: a module that imports urls.py
+    makes a circle (issue 24). What a module needs of the URLs, routes.py reads at call time."""
+    importers = []
+    for path in (ROOT / "bulletins").rglob("*.py"):
+        if path.name == "urls.py" or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module or ''}.{alias.name}".lstrip(".") for alias in node.names]
+                if any(name.split(".")[-1] == "urls" and (node.level or name.startswith("bulletins")) for name in names):
+                    importers.append(str(path.relative_to(ROOT)))
+            elif isinstance(node, ast.Import) and any(alias.name == "bulletins.urls" for alias in node.names):
+                importers.append(str(path.relative_to(ROOT)))
+    assert importers == []
