@@ -15,7 +15,7 @@ REPLICAS ?= 3
 DATA ?= var/cluster
 CLUSTER_WORKERS ?= 2
 
-.PHONY: run cluster test lint lock check bench load wrk nginx browser clean messages
+.PHONY: run cluster test test-fast lint lock check bench load wrk nginx browser clean messages
 
 # nginx takes the readers' connections (slow ones included) in front of gunicorn: deploy/serve.py.
 run: $(VENV)/.run-installed nginx
@@ -32,6 +32,10 @@ cluster: $(VENV)/.run-installed nginx
 
 test: lint browser nginx wrk $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The in-process lane (pyproject.toml's markers): under a minute, no server, nginx or browser.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -m "not processes and not front and not browser" $(PYTEST_ARGS)
 
 # ruff, as configured in pyproject.toml: the linter, and the formatter's check.
 lint: $(VENV)/.test-installed

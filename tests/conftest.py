@@ -1,4 +1,6 @@
+import inspect
 import os
+import re
 import shutil
 
 import pytest
@@ -49,3 +51,21 @@ def content_dir(tmp_path):
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# What puts a test in a lane other than the in-process one: nginx in front of replicas, or a
+# process of its own (a gunicorn, manage.py, a loader, python -c). Read from the test's source
+# and its module's helpers, so a new test lands in its lane without being told.
+STARTS_A_FRONT = re.compile(r"\bFront\(")
+STARTS_A_PROCESS = re.compile(r"\b(?:Server\(|subprocess\.|run_python\(|site_env\()")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("browser"):
+            continue
+        source = inspect.getsource(item.function)
+        if STARTS_A_FRONT.search(source):
+            item.add_marker(pytest.mark.front)
+        elif STARTS_A_PROCESS.search(source):
+            item.add_marker(pytest.mark.processes)
