@@ -86,62 +86,71 @@ def static_nginx(tmp, db):
     return process, f"http://127.0.0.1:{port}"
 
 
+STATIC = "nginx, the page as a static file"
+FRONTS = {
+    "make run, front cache (1 s)": {"make": "run"},
+    "make run, no front cache": {"make": "run", "BULLETINS_FRONT_CACHE_SECONDS": 0},
+    "nginx + 2 replicas, front cache": {"replicas": 2},
+    "nginx + 3 replicas, front cache": {"replicas": 3},
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica, as make cluster")
     args = parser.parse_args()
-    static_name = "nginx, the page as a static file"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         tmp.chmod(0o755)  # nginx's workers run as nobody when it is started as root
         shutil.copytree(ROOT / "content", tmp / "content")
         fronts, targets, static = [], {}, None
         try:
-            for name, options in {
-                "make run, front cache (1 s)": {"make": "run"},
-                "make run, no front cache": {"make": "run", "BULLETINS_FRONT_CACHE_SECONDS": 0},
-                "nginx + 2 replicas, front cache": {"replicas": 2},
-                "nginx + 3 replicas, front cache": {"replicas": 3},
-            }.items():
+            for name, options in FRONTS.items():
                 folder = tmp / f"front-{len(fronts)}"
                 folder.mkdir()
                 fronts.append(Front(folder, tmp / "content", workers=args.workers, **options))
                 targets[name] = fronts[-1].url
-            static, targets[static_name] = static_nginx(tmp, fronts[-1].data / "replica-1" / "bulletins.sqlite3")
-            paths = {name: dict.fromkeys(ENCODINGS, PAGE) for name in targets}
-            paths[static_name]["brotli"] = "/br" + PAGE
-            for name, url in targets.items():
-                for encoding, accept in ENCODINGS.items():  # warm: connections open, every worker's first answer aside
-                    requests_per_second(url + paths[name][encoding], 1, 32, strict=True, encoding=accept)
-            rates = {(name, encoding): [] for name in targets for encoding in ENCODINGS}
-            for _ in range(args.rounds):
-                for name, url in targets.items():
-                    for encoding, accept in ENCODINGS.items():
-                        rate = requests_per_second(url + paths[name][encoding], args.duration, 32, strict=True, encoding=accept)
-                        rates[name, encoding].append(rate)
+            static, targets[STATIC] = static_nginx(tmp, fronts[-1].data / "replica-1" / "bulletins.sqlite3")
+            rates = measure(targets, args.rounds, args.duration)
         finally:
             for front in fronts:
                 front.stop()
             if static is not None:
                 static.terminate()
                 static.wait()
+    report(rates, targets, args)
+
+
+def measure(targets, rounds, duration):
+    """{(target, encoding): [requests/s a round]}, every kind in each round, after a warm-up."""
+    paths = {name: dict.fromkeys(ENCODINGS, PAGE) for name in targets}
+    paths[STATIC]["brotli"] = "/br" + PAGE
+    runs = [(name, url, encoding, accept) for name, url in targets.items() for encoding, accept in ENCODINGS.items()]
+    for name, url, encoding, accept in runs:  # warm: connections open, every worker's first answer aside
+        requests_per_second(url + paths[name][encoding], 1, 32, strict=True, encoding=accept)
+    rates = {(name, encoding): [] for name, _, encoding, _ in runs}
+    for _ in range(rounds):
+        for name, url, encoding, accept in runs:
+            rates[name, encoding].append(requests_per_second(url + paths[name][encoding], duration, 32, strict=True, encoding=accept))
+    return rates
+
+
+def report(rates, targets, args):
     print(f"{os.cpu_count()} cores; {args.workers} workers a replica; wrk 32 connections, {args.rounds}×{args.duration} s, medians")
     print("| served by | " + " | ".join(f"{encoding}: requests/s | ÷ static" for encoding in ENCODINGS) + " |")
     print("| --- |" + " ---: | ---: |" * len(ENCODINGS))
     for name in targets:
         cells = []
         for encoding in ENCODINGS:
-            values = rates[name, encoding]
-            floor = statistics.median(rates[static_name, encoding])
-            cells.append(f"{statistics.median(values):,.0f} | {statistics.median(values) / floor:.2f}")
+            median = statistics.median(rates[name, encoding])
+            cells.append(f"{median:,.0f} | {median / statistics.median(rates[STATIC, encoding]):.2f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     for name in targets:
-        if name != static_name:
-            for encoding in ENCODINGS:
-                ratios = [a / b for a, b in zip(rates[name, encoding], rates[static_name, encoding], strict=True)]
-                print(f"{name}, {encoding}: rounds ÷ static " + ", ".join(f"{r:.2f}" for r in ratios))
+        for encoding in ENCODINGS if name != STATIC else ():
+            ratios = [a / b for a, b in zip(rates[name, encoding], rates[STATIC, encoding], strict=True)]
+            print(f"{name}, {encoding}: rounds ÷ static " + ", ".join(f"{r:.2f}" for r in ratios))
 
 
 if __name__ == "__main__":

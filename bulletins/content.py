@@ -142,6 +142,39 @@ def split_front_matter(path, text):
 
 
 def parse_front_matter(path, source, first_line):
+    """The front matter's fields, each value checked as YAML decoded it, or the ContentError of
+    the first line at fault."""
+    node, values = read_yaml(path, source, first_line)
+    lines, raw = key_lines(path, node, first_line)
+    check_required(path, values, lines, raw, first_line)
+    for key, value in values.items():
+        found = isinstance(value, str) and (UNSEEN_RE.search(value) or CONTROL_RE.search(value))
+        if found:
+            raise ContentError(path, lines[key], f"{key!r} holds U+{ord(found.group(0)):04X}, a control or direction character: remove it")
+    slug = values["slug"].strip()
+    if not SLUG_RE.match(slug):
+        raise ContentError(path, lines["slug"], f"slug {slug!r} must be lower-case ASCII words joined by '-'")
+    for key, limit in FIELD_LENGTHS.items():
+        value = values["title"].strip() if key == "title" else text_value(path, values, lines, key)
+        if len(value) > limit:
+            raise ContentError(path, lines[key], f"{key!r} is {len(value):,} characters long: at most {limit}")
+    if "/" in text_value(path, values, lines, "region"):
+        raise ContentError(path, lines["region"], "'region' names one place, without '/': its page's address is the name")
+    return {
+        "title": values["title"].strip(),
+        "slug": slug,
+        "slug_line": lines["slug"],
+        "region": text_value(path, values, lines, "region"),
+        "source": text_value(path, values, lines, "source"),
+        "byline": text_value(path, values, lines, "byline"),
+        "order": plain_order(path, values, lines, raw),
+        "date": day_value(path, values, lines, "date"),
+        "added": day_value(path, values, lines, "added"),
+    }
+
+
+def read_yaml(path, source, first_line):
+    """(the front matter's mapping node, its values constructed key by key)."""
     import yaml  # here, not above: a start with no file to parse does not pay for importing it
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(source)  # libyaml's where PyYAML has it
@@ -151,13 +184,18 @@ def parse_front_matter(path, source, first_line):
             raise ContentError(path, first_line, "front matter is empty: it needs at least title and slug")
         if not isinstance(node, yaml.MappingNode):
             raise ContentError(path, first_line + node.start_mark.line, "front matter must be 'key: value' lines")
-        values = construct(path, loader, node, first_line)
+        return node, construct(path, loader, node, first_line)
     except yaml.MarkedYAMLError as exc:
         mark = exc.context_mark or exc.problem_mark  # where the broken construct starts
         line = first_line + (mark.line if mark else 0)
         raise ContentError(path, line, f"front matter is not valid YAML: {exc.problem or exc.context}") from None
     finally:
         loader.dispose()
+
+
+def key_lines(path, node, first_line):
+    """({key: its line}, {key: its value as written}), refusing an unknown key or one written twice."""
+    import yaml  # imported by read_yaml already
 
     lines, raw = {}, {}
     for key_node, value_node in node.value:
@@ -169,6 +207,11 @@ def parse_front_matter(path, source, first_line):
         if key in lines:
             raise ContentError(path, line, f"{key!r} is written twice (first on line {lines[key]})")
         lines[key] = line
+    return lines, raw
+
+
+def check_required(path, values, lines, raw, first_line):
+    """Title and slug: text, not empty, and not a value YAML 1.1 read as something else (yes)."""
     for key in REQUIRED_KEYS:
         value = values.get(key)
         if value is not None and not isinstance(value, str) and raw.get(key):
@@ -176,22 +219,20 @@ def parse_front_matter(path, source, first_line):
             raise ContentError(path, lines[key], f"{key!r} was read by YAML as a {kind} ({raw[key]}): write it in quotes")
         if not isinstance(value, str) or not value.strip():
             raise ContentError(path, lines.get(key, first_line), f"front matter needs a non-empty {key!r}")
-    for key, value in values.items():
-        if isinstance(value, str) and (UNSEEN_RE.search(value) or CONTROL_RE.search(value)):
-            found = (UNSEEN_RE.search(value) or CONTROL_RE.search(value)).group(0)
-            raise ContentError(path, lines[key], f"{key!r} holds U+{ord(found):04X}, a control or direction character: remove it")
 
-    def text_value(key):
-        value = values.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str | int | float):
-            raise ContentError(path, lines[key], f"{key!r} must be text")
-        return str(value).strip()
 
-    slug = values["slug"].strip()
-    if not SLUG_RE.match(slug):
-        raise ContentError(path, lines["slug"], f"slug {slug!r} must be lower-case ASCII words joined by '-'")
+def text_value(path, values, lines, key):
+    """An optional text field, stripped; "" where it is not given."""
+    value = values.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float):
+        raise ContentError(path, lines[key], f"{key!r} must be text")
+    return str(value).strip()
+
+
+def plain_order(path, values, lines, raw):
+    """`order`: a whole number written as one (YAML 1.1 reads 190:20:30 as 685230), within ±2^31."""
     order = values.get("order", 0)
     if isinstance(order, int) and not isinstance(order, bool) and raw.get("order") and not re.fullmatch(r"[-+]?\d+", raw["order"].strip()):
         raise ContentError(
@@ -199,30 +240,15 @@ def parse_front_matter(path, source, first_line):
         )
     if isinstance(order, bool) or not isinstance(order, int) or order not in ORDER_RANGE:
         raise ContentError(path, lines["order"], f"order must be a whole number within ±2^31, not {order!r}")
+    return order
 
-    def day(key):
-        value = values.get(key)
-        if value is not None and (not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)):
-            raise ContentError(path, lines[key], f"{key} must be written YYYY-MM-DD, not {value!r}")
-        return value
 
-    for key, limit in FIELD_LENGTHS.items():
-        value = values["title"].strip() if key == "title" else text_value(key)
-        if len(value) > limit:
-            raise ContentError(path, lines[key], f"{key!r} is {len(value):,} characters long: at most {limit}")
-    if "/" in text_value("region"):
-        raise ContentError(path, lines["region"], "'region' names one place, without '/': its page's address is the name")
-    return {
-        "title": values["title"].strip(),
-        "slug": slug,
-        "slug_line": lines["slug"],
-        "region": text_value("region"),
-        "source": text_value("source"),
-        "byline": text_value("byline"),
-        "order": order,
-        "date": day("date"),
-        "added": day("added"),
-    }
+def day_value(path, values, lines, key):
+    """A date field: a day written YYYY-MM-DD, or None."""
+    value = values.get(key)
+    if value is not None and (not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)):
+        raise ContentError(path, lines[key], f"{key} must be written YYYY-MM-DD, not {value!r}")
+    return value
 
 
 def construct(path, loader, node, first_line):

@@ -98,16 +98,17 @@ class BulletinsAtomFeed(BulletinsFeed):
         return {"content": full_text(item)}
 
 
-class RegionAtomFeed(BulletinsAtomFeed):
-    """One region's bulletins, for a reader who follows that region only."""
+class FilteredAtomFeed(BulletinsAtomFeed):
+    """The bulletins of one key of the archive (a region, a year): a subclass names its pages
+    (page_name, feed_name), its bulletins (articles) and how the key reads (name)."""
 
-    page_name, feed_name = "region", "region-feed"
+    page_name = feed_name = None
 
-    def articles(self, region):
-        return Article.objects.in_region(region)
+    def articles(self, key):
+        raise NotImplementedError
 
-    def name(self, region):
-        return region
+    def name(self, key):
+        return str(key)
 
     def get_object(self, request, **url):
         (key,) = url.values()  # the region, or the year
@@ -128,7 +129,16 @@ class RegionAtomFeed(BulletinsAtomFeed):
         return latest(self.articles(key))
 
 
-class YearAtomFeed(RegionAtomFeed):
+class RegionAtomFeed(FilteredAtomFeed):
+    """One region's bulletins, for a reader who follows that region only."""
+
+    page_name, feed_name = "region", "region-feed"
+
+    def articles(self, region):
+        return Article.objects.in_region(region)
+
+
+class YearAtomFeed(FilteredAtomFeed):
     """The bulletins whose text dates them in one year."""
 
     page_name, feed_name = "year", "year-feed"

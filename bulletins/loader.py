@@ -282,19 +282,53 @@ def checkpoint():
 
 
 def load_into(directory, report, stack, builds):
-    """The body of load_once's transaction; the index version it builds is added to `builds`."""
+    """The body of load_once's transaction, phase by phase; the index version it builds is added
+    to `builds`."""
     rows = Article.objects.values_list("source_path", "id", "slug", "source_hash", "source_stat")
     published = {path: Published(*row) for path, *row in rows}
     files = content_files(directory)
     if not files and published and not settings.BULLETINS_ALLOW_EMPTY:
         # An emptied or unmounted folder must not read as "every bulletin was removed".
         raise ImproperlyConfigured(f"{directory} holds no bulletin; nothing was changed (BULLETINS_ALLOW_EMPTY=1 unpublishes all)")
-    removed_ids = []
-    for name in sorted(set(published) - {entry.name for entry in files}):
-        removed_ids.append(published.pop(name).id)
-        Article.objects.filter(pk=removed_ids[-1]).delete()
-        report.removed.append(name)
+    removed = unpublish_removed(published, files, report)
+    changed, stats = changed_files(files, published, report)
+    pool = stack.enter_context(worker_pool(len(changed)))
+    claims, report.refused = claim_files(changed)
+    claims, duplicates = decide_slugs(claims, published, {*report.unchanged, *(error.path for error in report.refused)})
+    report.refused += duplicates
+    free_rewritten_slugs(claims, published)
 
+    state = ContentState.current()
+    previous = state.index_version if state else ""
+    # Only new bulletins are added in place: a replaced or removed one is built afresh (index.py).
+    rebuild = not index.usable(previous) or removed or any(claim.path in published for claim in claims)
+    build = None
+    if rebuild or claims:
+        build = index.Build(previous, fresh=rebuild)
+        builds.append(build)
+    write_claimed(directory, claims, published, stats, pool, report, None if rebuild else build)
+    if rebuild:
+        for article in Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH):
+            build.add(article, article.sections.all())
+    if build is not None:
+        build.commit()
+    if build is not None or state is None or state.rendering != pages.rendering():
+        report.rendered = pages.refresh_pages()
+        update_state(build.name if build is not None else previous)
+
+
+def unpublish_removed(published, files, report):
+    """Delete the articles whose files are gone (from `published` too); whether there were any."""
+    gone = sorted(set(published) - {entry.name for entry in files})
+    for name in gone:
+        Article.objects.filter(pk=published.pop(name).id).delete()
+        report.removed.append(name)
+    return bool(gone)
+
+
+def changed_files(files, published, report):
+    """(the files to parse, each file's stat): a file whose stat or digest is as published is
+    unchanged; one only touched keeps its article and gets its new stat."""
     changed, stats = [], {}
     for entry in files:
         article = published.get(entry.name)
@@ -311,26 +345,20 @@ def load_into(directory, report, stack, builds):
         except OSError:
             pass  # parse_file refuses it, naming why
         changed.append(entry)
+    return changed, stats
 
-    pool = stack.enter_context(worker_pool(len(changed)))
-    claims, report.refused = claim_files(changed)
-    claims, duplicates = decide_slugs(claims, published, {*report.unchanged, *(error.path for error in report.refused)})
-    report.refused += duplicates
 
-    # Free the slugs of the articles this load rewrites, so two files may swap slugs.
+def free_rewritten_slugs(claims, published):
+    """Free the slugs of the articles this load rewrites, so two files may swap slugs."""
     for claim in claims:
         if claim.path in published:
             article_id = published[claim.path].id
             Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
 
-    state = ContentState.current()
-    previous = state.index_version if state else ""
-    # Only new bulletins are added in place: a replaced or removed one is built afresh (index.py).
-    rebuild = not index.usable(previous) or bool(removed_ids) or any(claim.path in published for claim in claims)
-    build = None
-    if rebuild or claims:
-        build = index.Build(previous, fresh=rebuild)
-        builds.append(build)
+
+def write_claimed(directory, claims, published, stats, pool, report, build):
+    """Parse and segment the claimed files again, SAVE_BATCH at a time, and write them; each
+    batch's documents go to `build` where the index is updated in place (None: built afresh)."""
     for start in range(0, len(claims), SAVE_BATCH):
         batch = claims[start : start + SAVE_BATCH]
         segmented = list(pool(segmented_file, [(directory / claim.path, claim.path) for claim in batch]))
@@ -339,18 +367,10 @@ def load_into(directory, report, stack, builds):
                 raise ContentMoved(claim.path)
         bulletins, search_fields = [b for b, _ in segmented], [s for _, s in segmented]
         saved = save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats, search_fields)
-        if not rebuild:
+        if build is not None:
             for article, sections in saved:
                 build.add(article, sections)
         report.loaded += [claim.path for claim in batch]
-    if rebuild:
-        for article in Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH):
-            build.add(article, article.sections.all())
-    if build is not None:
-        build.commit()
-    if build is not None or state is None or state.rendering != pages.rendering():
-        report.rendered = pages.refresh_pages()
-        update_state(build.name if build is not None else previous)
 
 
 def save_bulletins(bulletins, ids, stats, search_fields):

@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+from typing import NamedTuple
 from urllib.parse import quote
 
 from django.db import connection, connections, models
@@ -215,10 +216,19 @@ class Section(models.Model):
         return quote(self.anchor if index is None else self.block_id(index))
 
 
+class StoredPage(NamedTuple):
+    """An article's page (or its traditional twin) as stored: what answering it needs."""
+
+    etag: str
+    last_modified: int
+    html: bytes
+    gzip: bytes
+    br: bytes
+
+
 class PageQuerySet(models.QuerySet):
     def for_slug(self, slug, traditional=False):
-        """(etag, last_modified, html, html_gzip, html_br) of the article's page, or of its
-        traditional twin, or None.
+        """The StoredPage of the article's page, or of its traditional twin, or None.
 
         The hottest query of the site, so written out: compiling it with the ORM took longer
         than running it and answering.
@@ -233,7 +243,8 @@ class PageQuerySet(models.QuerySet):
                 f"SELECT {columns} FROM {Page._meta.db_table} p JOIN {Article._meta.db_table} a ON a.id = p.article_id WHERE a.slug = %s",
                 [slug],
             )
-            return cursor.fetchone()
+            row = cursor.fetchone()
+        return StoredPage(*row) if row else None
 
 
 class Page(models.Model):

@@ -147,7 +147,7 @@ def page_etag(html):
 
 def intact(page):
     """Whether a stored page, as Page.objects.for_slug reads it, is the bytes that were stored."""
-    return page[0] == page_etag(page[2])
+    return page.etag == page_etag(page.html)
 
 
 def store_page_of(article):

@@ -82,7 +82,7 @@ def article(request, slug):
     """
     page = None if script.in_traditional(request) else pages.stored_page(slug)
     if page is not None:
-        html = bytes(page[2]).decode()
+        html = bytes(page.html).decode()
     else:
         article = get_object_or_404(Article, slug=slug)
         html = pages.render_article(article, article.previous(), article.next(), request)

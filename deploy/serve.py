@@ -215,18 +215,10 @@ def nginx_config(listen, ports, state, access_log, temp, cache, cache_seconds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--replicas", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers per replica")
-    parser.add_argument("--data", type=Path, help="a data folder per replica under this one (replica-1, …)")
-    parser.add_argument("--access-log", default="/dev/stdout", help="nginx's access log, or off")
-    args = parser.parse_args()
+    args = arguments()
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
     if nginx is None:
         sys.exit("serve: nginx is missing (make run installs it: apt-get install -y nginx)")
-
     if args.data is None and args.replicas > 1:
         args.data = ROOT / "var" / "cluster"
     base = (args.data or Path(os.environ.get("BULLETINS_DATA_DIR", ROOT / "var"))).resolve()
@@ -237,10 +229,8 @@ def main():
     config = state / "nginx.conf"
     cache = cache_folder(state, args.port)
     cache_seconds = conf.read()["BULLETINS_FRONT_CACHE_SECONDS"]
-    text = nginx_config(
-        f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log, workers_folder(state / "proxy"), cache, cache_seconds
-    )
-    config.write_text(text)
+    temp = workers_folder(state / "proxy")
+    config.write_text(nginx_config(f"{host}:{args.port}", [r.port for r in replicas], state, args.access_log, temp, cache, cache_seconds))
 
     signals = []
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -251,19 +241,36 @@ def main():
         replica.wait_until_serving()
     front = subprocess.Popen([nginx, "-p", str(state), "-c", str(config), "-e", "stderr", "-g", "daemon off;"])
     log(f"nginx {front.pid} on http://{host}:{args.port}/ in front of {len(replicas)} replica(s)")
+    code = supervise(replicas, front, signals)
+    stop(replicas, front)
+    shutil.rmtree(cache, ignore_errors=True)
+    sys.exit(code)
 
-    code, rolling = 0, []  # rolling: the replicas still to reload, the first one reloading
+
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers per replica")
+    parser.add_argument("--data", type=Path, help="a data folder per replica under this one (replica-1, …)")
+    parser.add_argument("--access-log", default="/dev/stdout", help="nginx's access log, or off")
+    return parser.parse_args()
+
+
+def supervise(replicas, front, signals):
+    """Keep nginx and the replicas running until TERM or INT; roll a reload on HUP. The exit code."""
+    rolling = []  # the replicas still to reload, the first one reloading
     while True:
         if signals:
             if signals.pop(0) != signal.SIGHUP:
-                break
+                return 0
             log("reloading the replicas one after another")
             rolling = list(replicas)  # again from the first: a second change reaches all of them too
             rolling[0].hup()
         if front.poll() is not None:
             log(f"nginx exited with {front.returncode}")
-            code = 1
-            break
+            return 1
         for replica in replicas:
             if replica.process.poll() is not None and time.monotonic() - replica.started > 1:
                 log(f"replica {replica.number} exited with {replica.process.returncode}; starting it again")
@@ -274,8 +281,11 @@ def main():
                 rolling[0].hup()
         time.sleep(0.2)
 
+
+def stop(replicas, front):
+    """nginx first, gracefully (the answers under way are finished), then the replicas."""
     if front.poll() is None:
-        front.send_signal(signal.SIGQUIT)  # graceful: the answers under way are finished
+        front.send_signal(signal.SIGQUIT)
     for replica in replicas:
         replica.stop()
     for replica in replicas:
@@ -284,8 +294,6 @@ def main():
         front.wait(30)
     except subprocess.TimeoutExpired:
         front.kill()
-    shutil.rmtree(cache, ignore_errors=True)
-    sys.exit(code)
 
 
 if __name__ == "__main__":

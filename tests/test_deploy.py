@@ -312,6 +312,15 @@ def through(front, path, accept=None, host=None, **headers):
         return response.status, response.headers, response.read()
 
 
+def decoded(headers, body):
+    """An answer's bytes as its reader reads them."""
+    import gzip
+
+    import brotli
+
+    return {"br": brotli.decompress, "gzip": gzip.decompress}.get(headers.get("Content-Encoding"), bytes)(body)
+
+
 def stored(front, column, slug="chongqing-yutong-shouhu"):
     import sqlite3
 
@@ -364,15 +373,7 @@ def test_after_a_reload_no_reader_gets_the_old_page_two_seconds_after_the_replic
             except OSError as error:
                 answers.append((started, error, False))
                 continue
-            if headers.get("Content-Encoding") == "br":
-                import brotli
-
-                body = brotli.decompress(body)
-            elif headers.get("Content-Encoding") == "gzip":
-                import gzip
-
-                body = gzip.decompress(body)
-            answers.append((started, status, marker in body))
+            answers.append((started, status, marker in decoded(headers, body)))
 
     def watch(number, port):  # when this replica first served the new page
         while not stop.is_set():
