@@ -8,7 +8,9 @@ It holds the per-prefix reverse() caches that pages, lists and loads lean on.
 import re
 from functools import cache, lru_cache
 
+from django.conf import settings
 from django.urls import get_resolver, get_script_prefix, reverse
+from django.utils.http import urlencode
 
 SLUG_MARK = "0-slug-0"  # a slug no bulletin has (slugs never start with a digit and a dash)
 
@@ -51,3 +53,19 @@ def article_url_around_slug(script_prefix):
     costs more than the rest of a link. One for each script prefix (reverse() puts it first);
     the same as reverse() for every slug, which its pattern keeps URL-safe."""
     return reverse("article", kwargs={"slug": SLUG_MARK}).split(SLUG_MARK, 1)
+
+
+def result_url(place, highlight):
+    """Where a result leads: its bulletin's page with the query marked (`highlight`, the
+    query string hl_parameter() makes once for a page of results), at its place."""
+    url = f"{place.article.get_absolute_url()}?{highlight}"
+    return f"{url}#{place.fragment}" if place.fragment else url
+
+
+def hl_parameter(query):
+    return urlencode({"hl": query.text})
+
+
+def absolute(request, path):
+    """A URL in full: under BULLETINS_SITE_URL when it is set, else as the request reached us."""
+    return settings.BULLETINS_SITE_URL + path if settings.BULLETINS_SITE_URL else request.build_absolute_uri(path)

@@ -3,7 +3,7 @@ reverse(), url() in templates, or routes.py."""
 
 from django.urls import path
 
-from . import sitemaps, views
+from . import api, sitemaps, views
 from .caching import conditional
 from .feeds import BulletinsAtomFeed, BulletinsFeed, RegionAtomFeed, YearAtomFeed
 
@@ -18,10 +18,10 @@ urlpatterns = [
     path("years/<int:year>/", views.year, name="year"),
     path("years/<int:year>/feed/", conditional(YearAtomFeed()), name="year-feed"),
     path("search/", views.search_page, name="search"),
-    path("api/search", views.api_search, name="api-search"),
-    path("api/articles/", views.api_articles, name="api-articles"),
-    path("api/articles/<slug:slug>/", views.api_article, name="api-article"),
-    path("api/articles/<slug:slug>/related", views.api_related, name="api-related"),
+    path("api/search", api.api_search, name="api-search"),
+    path("api/articles/", api.api_articles, name="api-articles"),
+    path("api/articles/<slug:slug>/", api.api_article, name="api-article"),
+    path("api/articles/<slug:slug>/related", api.api_related, name="api-related"),
     path("feeds/atom/", conditional(BulletinsAtomFeed()), name="feed-atom"),
     path("feeds/rss/", conditional(BulletinsFeed()), name="feed-rss"),
     path("sitemap.xml", sitemaps.index, name="sitemap"),

@@ -1,9 +1,9 @@
-"""HTTP answers: the bulletin list, one page per bulletin, search, and the error pages."""
+"""HTML answers: the bulletin lists, one page per bulletin, search, short addresses, and the
+error pages. The API is api.py's; a search's budget, budget.py's."""
 
 import functools
 import logging
 import sys
-import time
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -12,23 +12,16 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
-from . import citation, pages, script, search, startup
+from . import pages, script, search, startup
+from .budget import answers_while_rebuilding, within_budget
 from .caching import conditional
-from .forms import PAGE_SIZE, ApiArticlesForm, ApiSearchForm, SearchPageForm
+from .forms import PAGE_SIZE, SearchPageForm
 from .models import Article, ContentState, Section
+from .routes import absolute, hl_parameter, result_url
 
 logger = logging.getLogger(__name__)
-
-
-def bad_request(form):
-    """400, naming each bad parameter of the API's `form`."""
-    return api_error(400, form.error_message(), fields={name: list(messages) for name, messages in form.errors.items()})
-
-
-api_error = pages.json_error
 
 
 def bulletin_list(request, articles, template, sortable=True, **context):
@@ -90,19 +83,6 @@ def article(request, slug):
     return HttpResponse(pages.highlighted(html, hl, request.path) if search.is_searchable(hl) else html)
 
 
-def answers_while_rebuilding(view):
-    """A search view that answers 503 (unavailable()) while the index is rebuilt."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except search.index.Unavailable as error:
-            return unavailable(request, error)
-
-    return wrapper
-
-
 @answers_while_rebuilding
 @conditional
 def search_page(request):
@@ -118,159 +98,6 @@ def search_page(request):
         if page > max(context["pages"], 1):  # a page past the last: 404, with the way to the first
             return render(request, "search.html", {**context, "out_of_range": True}, status=404)
     return render(request, "search.html", context)
-
-
-RELATED = 5
-NO_SUCH_BULLETIN = "no bulletin has this slug"
-TOO_SLOW = "这次搜索用时过长，没有完成：请换一个更具体的说法再试。"
-
-
-REBUILDING = "搜索索引正在重建，请稍后再试。"
-
-
-def unavailable(request, error):
-    """503 for a search while the index is rebuilt: the repair starts in this process (a load
-    that finds the published version missing or damaged builds it afresh from the database)."""
-    logger.error("%s: rebuilding it", error)
-    startup.repair_in_background()
-    if pages.under_api(request.path):
-        response = api_error(503, REBUILDING)
-    else:
-        response = render(request, "search.html", {"q": request.GET.get("q", ""), "rebuilding": True}, status=503)
-    response["Retry-After"] = "5"
-    return response
-
-
-def within_budget(search_function, *args, **kwargs):
-    """The search's answer, or None when making it took more than BULLETINS_SEARCH_BUDGET_MS of
-    work: such an answer is not served, and the reader is asked for a narrower query. Loading
-    the query's dictionaries, once per process, is not the search's work. Raises
-    search.index.Unavailable while the index is being rebuilt."""
-    search.load_dictionaries()
-    start = time.thread_time()
-    found = search_function(*args, **kwargs)
-    if (time.thread_time() - start) * 1000 > settings.BULLETINS_SEARCH_BUDGET_MS:
-        logger.warning("search over its budget of %d ms: %r", settings.BULLETINS_SEARCH_BUDGET_MS, args[0][:100])
-        return None
-    return found
-
-
-@answers_while_rebuilding
-@conditional
-def api_search(request):
-    form = ApiSearchForm(request.GET)
-    if not form.is_valid():
-        return bad_request(form)
-    raw, region, limit, offset = (form.cleaned_data[name] for name in ("q", "region", "limit", "offset"))
-    found = within_budget(search.places, raw, region=region, limit=limit, offset=offset)
-    if found is None:
-        return api_error(503, TOO_SLOW)
-    highlight = hl_parameter(found.query)
-    payload = {
-        "query": found.query.text,
-        "region": region,
-        "total": found.total,
-        "total_bulletins": found.bulletins,
-        "limit": limit,
-        "offset": offset,
-        "regions": found.regions,
-        "absent": found.query.absent,
-        "suggestion": found.suggestion,
-        "ignored": found.query.ignored,
-        "results": [
-            {
-                "url": absolute(request, result_url(place, highlight)),
-                "article": {"slug": place.article.slug, "title": place.article.title},
-                "section": {"id": place.section.anchor, "title": place.section.title} if place.section else None,
-                "paragraph": {"id": place.paragraph_id, "number": place.section.number(place.paragraph)} if place.section else None,
-                "place": place.name or None,
-                "snippet": str(place.snippet),
-                "score": place.score,
-                "missing": place.missing,
-            }
-            for place in found.places
-        ],
-    }
-    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
-
-
-def result_url(place, highlight):
-    """Where a result leads: its bulletin's page with the query marked (`highlight`, the
-    query string hl_parameter() makes once for a page of results), at its place."""
-    url = f"{place.article.get_absolute_url()}?{highlight}"
-    return f"{url}#{place.fragment}" if place.fragment else url
-
-
-def hl_parameter(query):
-    return urlencode({"hl": query.text})
-
-
-def absolute(request, path):
-    """A URL in full: under BULLETINS_SITE_URL when it is set, else as the request reached us."""
-    return settings.BULLETINS_SITE_URL + path if settings.BULLETINS_SITE_URL else request.build_absolute_uri(path)
-
-
-def article_summary(request, article):
-    return {
-        "slug": article.slug,
-        "title": article.title,
-        "region": article.region,
-        "source": article.source,
-        "byline": article.byline,
-        "date": article.date.isoformat() if article.date else None,
-        "added": article.added.isoformat() if article.added else None,
-        "order": article.order,
-        "summary": article.summary,
-        "url": absolute(request, article.get_absolute_url()),
-        "api_url": absolute(request, reverse("api-article", kwargs={"slug": article.slug})),
-        "reference": citation.reference(article, absolute(request, article.get_absolute_url())),
-    }
-
-
-@conditional
-def api_articles(request):
-    """Every bulletin as data, in reading order, a page at a time."""
-    form = ApiArticlesForm(request.GET)
-    if not form.is_valid():
-        return bad_request(form)
-    limit, offset = form.cleaned_data["limit"], form.cleaned_data["offset"]
-    articles = Article.objects.all()
-    total = articles.count()
-    following = None
-    if offset + limit < total:
-        following = absolute(request, f"{reverse('api-articles')}?{urlencode({'limit': limit, 'offset': offset + limit})}")
-    return JsonResponse(
-        {
-            "total": total,
-            "next": following,
-            "articles": [article_summary(request, a) for a in articles[offset : offset + limit]],
-        },
-        json_dumps_params={"ensure_ascii": False},
-    )
-
-
-@conditional
-def api_article(request, slug):
-    """One bulletin as data: its metadata and each section with its URL and text."""
-    article = Article.objects.filter(slug=slug).first()
-    if article is None:
-        return api_error(404, NO_SUCH_BULLETIN)
-    page = absolute(request, article.get_absolute_url())
-    sections = [
-        {
-            "id": section.anchor,
-            "title": section.title,
-            "level": section.level,
-            "url": f"{page}#{section.fragment()}",
-            "short_url": short,
-            "reference": citation.reference(article, short, section.title),
-            "paragraphs": [{"id": section.block_id(i), "text": text} for i, text in enumerate(section.paragraphs)],
-            "html": section.html,
-        }
-        for section in article.sections.all()
-        for short in [absolute(request, reverse("section", kwargs={"slug": article.slug, "number": section.position}))]
-    ]
-    return JsonResponse({**article_summary(request, article), "sections": sections}, json_dumps_params={"ensure_ascii": False})
 
 
 def section(request, slug, number):
@@ -292,35 +119,6 @@ def paragraph(request, slug, number):
         raise Http404("no such paragraph")
     prefix = script.PREFIX if script.in_traditional(request) else ""
     return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment(number - found.first)}")
-
-
-@answers_while_rebuilding
-@conditional
-def api_related(request, slug):
-    """Other bulletins that share this one's key words: its title's and its sections' titles'
-    words, searched as a reader's query, so the search's own weighting (rarer words count
-    more) decides; best first. ?script=hant gives the titles and addresses in traditional."""
-    article = Article.objects.filter(slug=slug).first()
-    if article is None:
-        return api_error(404, NO_SUCH_BULLETIN)
-    words = " ".join([article.title, *article.sections.titled().values_list("title", flat=True)])
-    found = within_budget(search.search, words[: search.MAX_QUERY_LENGTH], limit=RELATED + 1)
-    if found is None:  # never an empty list that a cache would keep as the answer
-        response = api_error(503, TOO_SLOW)
-        response["Retry-After"] = "5"
-        return response
-    traditional = request.GET.get("script") == "hant"
-    related = [
-        {
-            "slug": entry.article.slug,
-            "title": script.converter()(entry.article.title) if traditional else entry.article.title,
-            "region": script.converter()(entry.article.region) if traditional else entry.article.region,
-            "url": absolute(request, (script.PREFIX if traditional else "") + entry.article.get_absolute_url()),
-        }
-        for entry in found.entries
-        if entry.article.slug != slug
-    ][:RELATED]
-    return JsonResponse({"related": related}, json_dumps_params={"ensure_ascii": False})
 
 
 @conditional
@@ -375,7 +173,7 @@ def healthz(request):
 
 def page_not_found(request, exception=None):
     if pages.under_api(request.path):
-        return api_error(404, "no such address in the API")
+        return pages.json_error(404, "no such address in the API")
     return render(request, "404.html", status=404)
 
 
