@@ -461,7 +461,7 @@ def test_pending_migrations_are_seen_from_the_migration_table(tmp_path):
         import django
         django.setup()
         from django.db import connection
-        from bulletins.startup import migrations_pending
+        from bulletins.repair import migrations_pending
         print(migrations_pending())
         from django.core.management import call_command
         call_command("migrate", verbosity=0)
