@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from . import citation, pages, script, search
+from . import citation, pages, search, traditional
 from .budget import TOO_SLOW, answers_while_rebuilding, within_budget
 from .caching import conditional
 from .forms import ApiArticlesForm, ApiSearchForm
@@ -139,13 +139,13 @@ def api_related(request, slug):
         response = api_error(503, TOO_SLOW)
         response["Retry-After"] = "5"
         return response
-    traditional = request.GET.get("script") == "hant"
+    hant = request.GET.get("script") == "hant"
     related = [
         {
             "slug": entry.article.slug,
-            "title": script.converter()(entry.article.title) if traditional else entry.article.title,
-            "region": script.converter()(entry.article.region) if traditional else entry.article.region,
-            "url": absolute(request, (script.PREFIX if traditional else "") + entry.article.get_absolute_url()),
+            "title": traditional.converter()(entry.article.title) if hant else entry.article.title,
+            "region": traditional.converter()(entry.article.region) if hant else entry.article.region,
+            "url": absolute(request, (traditional.PREFIX if hant else "") + entry.article.get_absolute_url()),
         }
         for entry in found.entries
         if entry.article.slug != slug

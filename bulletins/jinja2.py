@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 from .citation import TEMPLATE, reference
 from .content import entry
 from .routes import url
-from .script import traditional_path
+from .traditional import traditional_path
 from .typeset import breaks, lead_in_breaks
 
 

@@ -6,7 +6,7 @@ from django.middleware import gzip
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from . import script
+from . import traditional
 from .pages import accepts, json_error, stored_answer, under_api
 from .routes import pattern_named
 
@@ -61,34 +61,34 @@ class SecurityHeadersMiddleware(Middleware):
 class ScriptPrefixMiddleware(Middleware):
     """/zh-hant/<page> is <page> in traditional script: the stored pages, the URLs and the views
     see the page's own path (path_info); request.path keeps the prefix, and with it the
-    validators and bulletins.script.in_traditional(). A path with no traditional twin is 404."""
+    validators and bulletins.traditional.in_traditional(). A path with no traditional twin is 404."""
 
     def __call__(self, request):
         path = request.path_info
-        if path.startswith(script.PREFIX + "/") or path == script.PREFIX:
-            page = path[len(script.PREFIX) :] or "/"
-            if script.traditional_path(page) is None:
+        if path.startswith(traditional.PREFIX + "/") or path == traditional.PREFIX:
+            page = path[len(traditional.PREFIX) :] or "/"
+            if traditional.traditional_path(page) is None:
                 raise Http404("no traditional page here")
             request.path_info = page
-            with translation.override(script.LANGUAGE):  # the site's own words from its catalogue
+            with translation.override(traditional.LANGUAGE):  # the site's own words from its catalogue
                 return self.get_response(request)
         return self.get_response(request)
 
 
 class TraditionalScriptMiddleware(Middleware):
-    """Converts a traditional page's HTML (bulletins.script), before it is compressed. A stored
+    """Converts a traditional page's HTML (bulletins.traditional), before it is compressed. A stored
     traditional page arrives converted already (Content-Language: zh-Hant)."""
 
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            script.in_traditional(request)
+            traditional.in_traditional(request)
             and not response.streaming
             and response.get("Content-Type", "").startswith("text/html")
             and "Content-Language" not in response
             and "Content-Encoding" not in response
         ):
-            response.content = script.to_traditional(response.content.decode()).encode()
+            response.content = traditional.to_traditional(response.content.decode()).encode()
             response["Content-Language"] = "zh-Hant"
             if response.has_header("Content-Length"):
                 response["Content-Length"] = str(len(response.content))

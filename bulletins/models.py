@@ -262,7 +262,7 @@ class Page(models.Model):
     html = models.BinaryField(help_text="UTF-8.")
     html_gzip = models.BinaryField(help_text="The same bytes gzipped once, for the browsers that accept it.")
     html_br = models.BinaryField(default=b"", help_text="The same bytes compressed with brotli once, for the browsers that accept it.")
-    hant_etag = models.CharField(max_length=66, default="", help_text="The traditional twin's (bulletins.script).")
+    hant_etag = models.CharField(max_length=66, default="", help_text="The traditional twin's (bulletins.traditional).")
     hant_html = models.BinaryField(default=b"", help_text="The page in traditional script, UTF-8.")
     hant_gzip = models.BinaryField(default=b"", help_text="The same bytes gzipped once.")
     hant_br = models.BinaryField(default=b"", help_text="The same bytes compressed with brotli once.")

@@ -26,7 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
 
-from . import script, search
+from . import search, traditional
 from .models import Article, Page
 from .search import marks
 from .search.text import searchable, single_words
@@ -174,8 +174,8 @@ def store_pages(stale):
     for article in Article.objects.filter(pk__in=stale).prefetch_related("sections"):
         key, previous, following = stale[article.pk]
         html = render_article(article, neighbour(previous), neighbour(following)).encode()
-        with translation.override(script.LANGUAGE):  # the site's own words from the edition's catalogue
-            hant = script.to_traditional(render_article(article, neighbour(previous), neighbour(following))).encode()
+        with translation.override(traditional.LANGUAGE):  # the site's own words from the edition's catalogue
+            hant = traditional.to_traditional(render_article(article, neighbour(previous), neighbour(following))).encode()
         rows.append(
             Page(
                 article=article,
@@ -200,23 +200,23 @@ def store_pages(stale):
     return len(rows)
 
 
-def stored_page(slug, traditional=False):
+def stored_page(slug, hant=False):
     """Page.objects.for_slug(), but a page found damaged is rendered and stored again first."""
-    page = Page.objects.for_slug(slug, traditional)
+    page = Page.objects.for_slug(slug, hant)
     if page is not None and not intact(page):
         logger.error("the stored page of %s is damaged: rendering and storing it again", slug)
         article = Article.objects.filter(slug=slug).first()
         if article is None:
             return None
         store_page_of(article)
-        page = Page.objects.for_slug(slug, traditional)
+        page = Page.objects.for_slug(slug, hant)
     return page
 
 
 def stored_answer(request, slug):
     """The stored page of `slug` as the request asks for it (simplified or traditional), or None
     when none is stored."""
-    page = stored_page(slug, script.in_traditional(request))
+    page = stored_page(slug, traditional.in_traditional(request))
     return stored_page_response(request, *page) if page is not None else None
 
 
@@ -228,7 +228,7 @@ def stored_page_response(request, etag, last_modified, html, html_gzip, html_br)
         "Vary": "Accept-Encoding",
         "Cache-Control": settings.PAGE_CACHE_CONTROL,
     }
-    if script.in_traditional(request):
+    if traditional.in_traditional(request):
         headers["Content-Language"] = "zh-Hant"
     if last_modified:  # 0: the content dates it nowhere
         headers["Last-Modified"] = http_date(last_modified)

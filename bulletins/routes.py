@@ -24,7 +24,7 @@ def pattern_named(name):
 def paths_named(*names):
     """A regex that matches the paths (with their leading /) of the URL patterns named `names`:
     for what must know a page's kind before URL resolution (StoredPageMiddleware,
-    bulletins.script), without spelling its URL a second time."""
+    bulletins.traditional), without spelling its URL a second time."""
     alternatives = []
     for pattern in get_resolver().url_patterns:
         if pattern.name in names:

@@ -110,7 +110,7 @@ BULLETINS_LOAD_PROCESSES = ENV["BULLETINS_LOAD_PROCESSES"]
 BULLETINS_PER_PAGE = 50
 
 # The site's own words: the templates' are simplified, and the traditional edition (/zh-hant/,
-# bulletins/script.py) takes them from its own catalogue, locale/zh_Hant, written for it.
+# bulletins/traditional.py) takes them from its own catalogue, locale/zh_Hant, written for it.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

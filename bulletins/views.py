@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from . import pages, script, search, startup
+from . import pages, search, startup, traditional
 from .budget import answers_while_rebuilding, within_budget
 from .caching import conditional
 from .forms import PAGE_SIZE, SearchPageForm
@@ -73,7 +73,7 @@ def article(request, slug):
     Marks are made on the simplified page; TraditionalScriptMiddleware converts the result. A
     traditional one is rendered afresh, so that its own words come from the edition's catalogue.
     """
-    page = None if script.in_traditional(request) else pages.stored_page(slug)
+    page = None if traditional.in_traditional(request) else pages.stored_page(slug)
     if page is not None:
         html = bytes(page.html).decode()
     else:
@@ -107,7 +107,7 @@ def section(request, slug, number):
     found = Section.objects.filter(article__slug=slug, position=number).select_related("article").first()
     if found is None:
         raise Http404("no such section")
-    prefix = script.PREFIX if script.in_traditional(request) else ""
+    prefix = traditional.PREFIX if traditional.in_traditional(request) else ""
     return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment()}")
 
 
@@ -117,7 +117,7 @@ def paragraph(request, slug, number):
     found = Section.objects.filter(article__slug=slug, first__lte=number).order_by("-first").select_related("article").first()
     if found is None or number >= found.first + len(found.paragraphs):
         raise Http404("no such paragraph")
-    prefix = script.PREFIX if script.in_traditional(request) else ""
+    prefix = traditional.PREFIX if traditional.in_traditional(request) else ""
     return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment(number - found.first)}")
 
 
@@ -126,7 +126,7 @@ def robots_txt(request):
     lines = [
         "User-agent: *",
         f"Disallow: {reverse('search')}",
-        f"Disallow: {script.PREFIX}{reverse('search')}",
+        f"Disallow: {traditional.PREFIX}{reverse('search')}",
         f"Disallow: {pages.api_prefix()}",
         f"Sitemap: {absolute(request, reverse('sitemap'))}",
     ]

@@ -1,4 +1,4 @@
-"""Traditional script (bulletins.script): every HTML page's twin under /zh-hant/, converted by
+"""Traditional script (bulletins.traditional): every HTML page's twin under /zh-hant/, converted by
 OpenCC, with the same ids, so a link to a section works in either script."""
 
 import gzip
@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from bulletins.models import Page
-from bulletins.script import to_traditional
+from bulletins.traditional import to_traditional
 
 CQ = "/articles/chongqing-yutong-shouhu/"
 TWINS = [
