@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from . import content, pages, parsing, typeset
+from . import content, pages, parsing, progress, typeset
 from .models import Article, ContentState, Section
 from .search import index
 from .search.text import section_fields
@@ -132,8 +132,9 @@ def claim_files(entries):
         results = parsing.bounded(parsing.claim, jobs, seconds, settings.BULLETINS_LOAD_PROCESSES)
     else:
         results = (parsing.claim(*job) for job in jobs)
-    for result in results:
+    for done, result in enumerate(results, start=1):
         (errors if isinstance(result, content.ContentError) else claims).append(result)
+        progress.step("parsed", done, len(jobs))
     return claims, errors
 
 
@@ -308,8 +309,11 @@ def load_into(directory, report, stack, builds):
         builds.append(build)
     write_claimed(directory, claims, published, stats, pool, report, None if rebuild else build)
     if rebuild:
-        for article in Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH):
+        total = Article.objects.count()
+        articles = Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH)
+        for done, article in enumerate(articles, start=1):
             build.add(article, article.sections.all())
+            progress.step("indexed", done, total)
     if build is not None:
         build.commit()
     if build is not None or state is None or state.rendering != pages.rendering():
@@ -371,6 +375,7 @@ def write_claimed(directory, claims, published, stats, pool, report, build):
             for article, sections in saved:
                 build.add(article, sections)
         report.loaded += [claim.path for claim in batch]
+        progress.step("written", len(report.loaded), len(claims))
 
 
 def save_bulletins(bulletins, ids, stats, search_fields):

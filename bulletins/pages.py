@@ -26,7 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from markupsafe import escape
 
-from . import search, traditional
+from . import progress, search, traditional
 from .models import Article, Page
 from .search import marks
 from .search.text import searchable, single_words
@@ -129,14 +129,15 @@ def neighbours():
 
 def refresh_pages(batch=500):
     """Render and store every page whose key changed; return how many were rendered."""
-    stale, rendered = {}, 0
-    for (article_id, _, _, source_hash, stored_key), previous, following in neighbours():
+    stale, rendered, total = {}, 0, Article.objects.count()
+    for done, ((article_id, _, _, source_hash, stored_key), previous, following) in enumerate(neighbours(), start=1):
         key = page_key(source_hash, previous, following)
         if key != stored_key:
             stale[article_id] = (key, previous, following)
         if len(stale) == batch:
             rendered += store_pages(stale)
             stale = {}
+        progress.step("pages checked", done, total)
     return rendered + store_pages(stale)
 
 

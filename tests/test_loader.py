@@ -667,3 +667,27 @@ def test_a_file_name_with_a_newline_forges_no_log_line(content_dir, caplog):
     lines = "\n".join(record.getMessage() for record in caplog.records).splitlines()
     assert not any(line.startswith("ERROR refused everything") for line in lines)
     assert any("05-bad\\nERROR refused everything.md" in line for line in lines)
+
+
+def test_a_long_load_says_how_far_it_has_got_a_line_per_batch(tmp_path, caplog):
+    """Issue 24: a load of 10,000 bulletins said nothing for most of a minute."""
+    import logging
+
+    archive = write_archive(tmp_path / "archive", 600)
+    with caplog.at_level(logging.INFO, logger="bulletins.progress"):
+        load_content(archive)
+    said = [record.getMessage() for record in caplog.records if record.name == "bulletins.progress"]
+    for phase in ("parsed", "written", "indexed", "pages checked"):
+        assert f"{phase}: 500 of 600" in said and f"{phase}: 600 of 600" in said, (phase, said)
+
+
+def test_on_a_terminal_each_phase_draws_a_bar():
+    import io
+
+    from bulletins import progress
+
+    stream = io.StringIO()
+    with progress.bars(stream):
+        for done in range(1, 4):
+            progress.step("parsed", done, 3)
+    assert "parsed" in stream.getvalue() and "3/3" in stream.getvalue()

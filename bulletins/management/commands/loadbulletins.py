@@ -1,6 +1,10 @@
+import contextlib
+import sys
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from bulletins import progress
 from bulletins.loader import check_content
 from bulletins.startup import migrate_and_load
 
@@ -22,7 +26,10 @@ class Command(BaseCommand):
                 raise CommandError("\n".join(str(p) for p in problems) + f"\n{len(problems)} problem(s) found.")
             self.stdout.write(self.style.SUCCESS("All bulletins are valid."))
             return
-        report = migrate_and_load()
+        # On a terminal, a bar per phase (parsed, written, indexed, pages checked); elsewhere a
+        # log line per batch of a long load.
+        with progress.bars(sys.stderr) if sys.stderr.isatty() else contextlib.nullcontext():
+            report = migrate_and_load()
         self.stdout.write(str(report))
         if report.refused:
             raise CommandError("\n".join(str(error) for error in report.refused))
