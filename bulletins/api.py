@@ -145,7 +145,7 @@ def api_related(request, slug):
             "slug": entry.article.slug,
             "title": traditional.converter()(entry.article.title) if hant else entry.article.title,
             "region": traditional.converter()(entry.article.region) if hant else entry.article.region,
-            "url": absolute(request, (traditional.PREFIX if hant else "") + entry.article.get_absolute_url()),
+            "url": absolute(request, traditional.localized(entry.article.get_absolute_url()) if hant else entry.article.get_absolute_url()),
         }
         for entry in found.entries
         if entry.article.slug != slug

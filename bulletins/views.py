@@ -107,8 +107,7 @@ def section(request, slug, number):
     found = Section.objects.filter(article__slug=slug, position=number).select_related("article").first()
     if found is None:
         raise Http404("no such section")
-    prefix = traditional.PREFIX if traditional.in_traditional(request) else ""
-    return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment()}")
+    return sent_on(request, found)
 
 
 def paragraph(request, slug, number):
@@ -117,8 +116,13 @@ def paragraph(request, slug, number):
     found = Section.objects.filter(article__slug=slug, first__lte=number).order_by("-first").select_related("article").first()
     if found is None or number >= found.first + len(found.paragraphs):
         raise Http404("no such paragraph")
-    prefix = traditional.PREFIX if traditional.in_traditional(request) else ""
-    return redirect(f"{prefix}{found.article.get_absolute_url()}#{found.fragment(number - found.first)}")
+    return sent_on(request, found, number - found.first)
+
+
+def sent_on(request, section, index=None):
+    """A redirect to a section (or its paragraph at `index`), on the page of the script asked for."""
+    url = f"{section.article.get_absolute_url()}#{section.fragment(index)}"
+    return redirect(traditional.localized(url) if traditional.in_traditional(request) else url)
 
 
 @conditional

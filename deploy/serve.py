@@ -191,6 +191,7 @@ def nginx_config(listen, ports, state, access_log, temp, cache, cache_seconds):
     else:
         modules = "# (no brotli: Debian's libnginx-mod-http-brotli-filter is not installed)"
         brotli = ""
+    room = shutil.disk_usage(cache).total  # the cache's file system, as a whole
     servers = "\n        ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in ports)
     text = TEMPLATE.read_text()
     for name, value in {
@@ -202,8 +203,8 @@ def nginx_config(listen, ports, state, access_log, temp, cache, cache_seconds):
         "@PROXY_TEMP@": str(temp),
         "@CACHE_PATH@": str(cache),
         # tmpfs is memory, and a container's /dev/shm may be 64 MB: 256 MB at most, half of it at most.
-        "@CACHE_SIZE@": f"{min(256 * 2**20, shutil.disk_usage(cache).total // 2) // 2**20}m",
-        "@CACHE_FREE@": f"{shutil.disk_usage(cache).total // 4 // 2**20}m",
+        "@CACHE_SIZE@": f"{min(256 * 2**20, room // 2) // 2**20}m",
+        "@CACHE_FREE@": f"{room // 4 // 2**20}m",
         "@CACHE_SECONDS@": str(cache_seconds),
         "@CACHE@": "pages" if cache_seconds else "off",
         # Written a 64 KB buffer at a time (or each second): a line per request written at once
