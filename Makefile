@@ -15,20 +15,29 @@ REPLICAS ?= 3
 DATA ?= var/cluster
 CLUSTER_WORKERS ?= 2
 
-.PHONY: run cluster test test-fast lint lock check bench load wrk nginx browser clean messages
+.PHONY: run cluster reload reload-cluster test test-fast lint lock check bench load wrk nginx browser clean messages
 
-# nginx takes the readers' connections (slow ones included) in front of gunicorn: deploy/serve.py.
+# nginx takes the readers' connections (slow ones included) in front of gunicorn, both kept
+# running by supervisord (deploy/run.py, deploy/supervisord.conf).
 run: $(VENV)/.run-installed nginx
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	exec $(BIN)/python deploy/serve.py --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	exec $(BIN)/python deploy/run.py start --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # The replicated topology on one machine: nginx on HOST:PORT in front of REPLICAS gunicorns.
 cluster: $(VENV)/.run-installed nginx
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	exec $(BIN)/python deploy/serve.py --host $(HOST) --port $(PORT) --replicas $(REPLICAS) \
+	exec $(BIN)/python deploy/run.py start --host $(HOST) --port $(PORT) --replicas $(REPLICAS) \
 		--workers $(CLUSTER_WORKERS) --data $(DATA)
+
+# Publish a change of content/ on a running `make run`, one replica at a time (reload-cluster:
+# on `make cluster`'s DATA).
+reload: $(VENV)/.run-installed
+	$(BIN)/python deploy/run.py reload
+
+reload-cluster: $(VENV)/.run-installed
+	$(BIN)/python deploy/run.py reload --data $(DATA)
 
 test: lint browser nginx wrk $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -23,7 +23,7 @@ def on_starting(server):
     """Before the site listens, load the query side of search (jieba's, OpenCC's and pypinyin's dictionaries) in
     the master: the workers forked from it share it, and none makes its first readers wait a
     second for it, after a reload either. Done after a first load (a fresh start, slow anyway)
-    and where BULLETINS_WARM_START is set, as deploy/serve.py sets it: behind nginx, a replica
+    and where BULLETINS_WARM_START is set, as deploy/run.py sets it: behind nginx, a replica
     that does not listen yet costs no reader anything. A bare restart leaves it to each
     worker's first search, so that pages answer at once. Neither starts a thread; the index is
     opened by each worker, after the fork, as tantivy starts threads."""

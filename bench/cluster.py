@@ -7,7 +7,7 @@ all in one run (interleaved rounds, so that machine noise hits each alike).
 
 `make run` is the command itself, with its front cache and without it
 (BULLETINS_FRONT_CACHE_SECONDS=0, every page answered by Python); the clusters are
-deploy/serve.py as `make cluster` starts it; all on the real content/. The static nginx serves
+deploy/run.py as `make cluster` starts it; all on the real content/. The static nginx serves
 the article page's stored bytes from a folder: gzip_static for gzip, the stored brotli bytes
 with their Content-Encoding for brotli. wrk asks for the article page, 32 connections.
 Traffic goes to 127.0.0.1 only, for a bounded time.

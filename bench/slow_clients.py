@@ -13,7 +13,7 @@ For each front, on the real content/ from a fresh database, with as many workers
   same front: the article page should stay within 10% of it.
 
 The fronts: gunicorn's sync workers facing clients (what `make run` was), gunicorn's gthread
-workers, and nginx in front of sync workers (deploy/serve.py, what `make run` is now).
+workers, and nginx in front of sync workers (deploy/run.py, what `make run` is now).
 Traffic goes to 127.0.0.1 only, for a bounded time. Needs wrk and nginx (`make wrk nginx`).
 """
 

@@ -1,8 +1,8 @@
 """Helpers shared by the test modules: paths, and real processes with their own database."""
 
 import contextlib
+import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -123,52 +123,38 @@ def children(pid):
 
 
 class Front:
-    """deploy/serve.py, as `make run` and `make cluster` start it: nginx on a port of its own in
-    front of `replicas` gunicorns, each with a data folder of its own under tmp_path."""
-
-    REPLICA_LINE = re.compile(r"replica (\d+): gunicorn (\d+) on 127\.0\.0\.1:(\d+)")
+    """`make run`, `make cluster` or deploy/run.py itself: supervisord running nginx on a port of
+    its own in front of `replicas` gunicorns, each with a data folder of its own under tmp_path
+    (`make run`: the one of site_env)."""
 
     def __init__(self, tmp_path, content, replicas=1, workers=2, make=None, start_timeout=60, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data = tmp_path / "cluster"
-        self.log_path = tmp_path / f"serve-{self.port}.log"
+        self.log_path = tmp_path / f"run-{self.port}.log"
         self.env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content, **env)
-        if make == "run":  # the command itself, a replica in the data folder of site_env
-            command = ["make", "--no-print-directory", "run", f"PORT={self.port}", f"WORKERS={workers}"]
-        elif make == "cluster":
-            command = [
-                "make",
-                "--no-print-directory",
-                "cluster",
-                f"PORT={self.port}",
-                f"REPLICAS={replicas}",
-                f"CLUSTER_WORKERS={workers}",
-                f"DATA={self.data}",
-            ]
-        else:
-            command = [
-                sys.executable,
-                str(ROOT / "deploy" / "serve.py"),
-                "--port",
-                str(self.port),
-                "--replicas",
-                str(replicas),
-                "--workers",
-                str(workers),
-                "--data",
-                str(self.data),
-                "--access-log",
-                "off",
-            ]
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.base = Path(self.env["BULLETINS_DATA_DIR"]) if make == "run" else self.data  # where the run keeps its files
+        self.make, self.replica_count, self.workers = make, replicas, workers
+        self.start(start_timeout)
+
+    def command(self):
+        if self.make == "run":
+            return ["make", "--no-print-directory", "run", f"PORT={self.port}", f"WORKERS={self.workers}"]
+        if self.make == "cluster":
+            settings = (f"PORT={self.port}", f"REPLICAS={self.replica_count}", f"CLUSTER_WORKERS={self.workers}", f"DATA={self.data}")
+            return ["make", "--no-print-directory", "cluster", *settings]
+        return [
+            *(sys.executable, str(ROOT / "deploy" / "run.py"), "start", "--port", str(self.port), "--data", str(self.data)),
+            *("--replicas", str(self.replica_count), "--workers", str(self.workers)),
+        ]
+
+    def start(self, timeout=60):
+        """Start (again, after a fault): until nginx answers and every replica serves."""
+        self.log = open(self.log_path, "a")
+        output = {"stdout": self.log, "stderr": subprocess.STDOUT}
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, start_new_session=True, **output)
         try:
-            self.wait_until(
-                lambda: f"in front of {replicas} replica" in self.output() and self.get("/")[0] == 200,
-                "nginx to answer",
-                timeout=start_timeout,
-            )
+            self.wait_until(lambda: self.get("/")[0] == 200 and self.serving(), "nginx and every replica to answer", timeout=timeout)
         except BaseException:
             self.stop()  # nginx and the replicas with it, not left behind on a port
             raise
@@ -177,17 +163,53 @@ class Front:
     wait_until = Server.wait_until
     output = Server.output
 
+    def state(self, name):
+        """A file of the run's supervisor folder: its configuration, socket, pid files."""
+        return self.base / "supervisor" / name
+
+    def pid(self, program):
+        """The pid of supervisord, nginx or replica-N, as its pid file says (the latest start)."""
+        return int(self.state(f"{program}.pid").read_text())
+
     def replicas(self):
         """{number: (gunicorn master pid, port)}, the latest start of each."""
-        found = {}
-        for number, pid, port in self.REPLICA_LINE.findall(self.output()):
-            found[int(number)] = (int(pid), int(port))
-        return found
+        ports = json.loads(self.state("replicas.json").read_text())
+        return {int(number): (self.pid(f"replica-{number}"), port) for number, port in ports.items()}
+
+    def serving(self):
+        try:
+            return all(health(port) is not None for _, port in self.replicas().values())
+        except (OSError, ValueError):
+            return False
+
+    def program_log(self, program):
+        return (self.base / "logs" / f"{program}.log").read_text()
+
+    def reload(self):
+        """`make reload`'s command, in the background: a rolling reload of every replica."""
+        command = [sys.executable, str(ROOT / "deploy" / "run.py"), "reload", "--data", str(self.base)]
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self):
-        """TERM to the whole group, as a terminal's Ctrl-C would send INT: make, serve.py,
-        nginx and the replicas."""
+        """TERM to the whole group, as a terminal's Ctrl-C would send INT: make and supervisord,
+        which stops nginx and then the replicas; then whatever a fault left, by its pid files."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=60)
+        with contextlib.suppress(OSError, ValueError):
+            supervisord = self.pid("supervisord")
+            deadline = time.monotonic() + 60
+            while process_state(supervisord) not in (None, "Z") and time.monotonic() < deadline:
+                time.sleep(0.1)
+        leftovers = [sys.executable, str(ROOT / "deploy" / "run.py"), "stop", "--data", str(self.base)]
+        subprocess.run(leftovers, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, timeout=60)
         self.log.close()
+
+
+def health(port, timeout=5):
+    """A replica's /healthz as a dict, or None while it does not answer 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None

@@ -222,8 +222,9 @@ def wrk(url, paths, seconds, tmp_path):
 
 def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, content):
     """wrk through nginx for 30 s while one replica is killed, the content changes and every
-    replica reloads in turn (HUP), and another restarts: no failed request, no 5xx; a replica
-    never answers an older version after a newer one; all serve the new version at the end."""
+    replica reloads in turn (`make reload`), and another is stopped: no failed request, no 5xx;
+    a replica never answers an older version after a newer one; all serve the new version at
+    the end."""
     front = Front(tmp_path, content, replicas=3, workers=2)
     seen, stop = [], threading.Event()
     try:
@@ -248,14 +249,14 @@ def test_no_request_fails_while_replicas_die_reload_and_restart(tmp_path, conten
         watcher = threading.Thread(target=watch, args=(replicas[2][1],), daemon=True)
         watcher.start()
         load = wrk(front.url, [quote(p, safe="/?=&%") for p in paths], 30, tmp_path)
-        time.sleep(5)
+        time.sleep(3)  # wrk under way
         os.kill(replicas[1][0], signal.SIGKILL)
-        time.sleep(5)
+        front.wait_until(lambda: front.replicas()[1][0] != replicas[1][0] and front.serving(), "supervisord to start replica 1 again")
         article = content / "02-chongqing-yutong-shouhu.md"
         article.write_text(article.read_text(encoding="utf-8") + "\n\n滚动更新后的新段落。\n", encoding="utf-8")
-        front.process.send_signal(signal.SIGHUP)
-        time.sleep(8)
+        assert front.reload().wait(timeout=120) == 0
         os.kill(front.replicas()[3][0], signal.SIGTERM)
+        front.wait_until(lambda: front.replicas()[3][0] != replicas[3][0] and front.serving(), "supervisord to start replica 3 again")
         out = load.communicate(timeout=60)[0]
         stop.set()
         watcher.join()
@@ -391,8 +392,9 @@ def test_after_a_reload_no_reader_gets_the_old_page_two_seconds_after_the_replic
         time.sleep(2)
         article = content / "02-chongqing-yutong-shouhu.md"
         article.write_text(article.read_text(encoding="utf-8") + "\n\n滚动更新后的新段落。\n", encoding="utf-8")
-        front.process.send_signal(signal.SIGHUP)
+        reloading = front.reload()
         front.wait_until(lambda: len(first_new) == 1, "the replica to serve the new page", timeout=120)
+        assert reloading.wait(timeout=120) == 0
         time.sleep(4)
     finally:
         stop.set()
@@ -410,7 +412,7 @@ def test_with_every_replica_down_pages_come_from_the_front_and_searches_ask_to_r
     front = Front(tmp_path, content, replicas=2, workers=2)
     try:
         kept = {path: through(front, path, "gzip, br") for path in (CQ, "/", "/zh-hant" + CQ, "/api" + CQ)}
-        os.kill(front.process.pid, signal.SIGSTOP)  # serve.py would start them again
+        os.kill(front.pid("supervisord"), signal.SIGSTOP)  # it would start them again
         for pid, _ in front.replicas().values():
             os.killpg(pid, signal.SIGKILL)
         for _, port in front.replicas().values():
@@ -426,7 +428,7 @@ def test_with_every_replica_down_pages_come_from_the_front_and_searches_ask_to_r
                 assert json.loads(body)["status"] == 503
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(front.process.pid, signal.SIGCONT)
+            os.kill(front.pid("supervisord"), signal.SIGCONT)
         front.stop()
 
 
