@@ -154,7 +154,7 @@ class Front:
         output = {"stdout": self.log, "stderr": subprocess.STDOUT}
         self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, start_new_session=True, **output)
         try:
-            self.wait_until(lambda: self.get("/")[0] == 200 and self.serving(), "nginx and every replica to answer", timeout=timeout)
+            self.wait_until(lambda: self.managed() and self.get("/")[0] == 200 and self.serving(), "the site to answer", timeout=timeout)
         except BaseException:
             self.stop()  # nginx and the replicas with it, not left behind on a port
             raise
@@ -175,6 +175,13 @@ class Front:
         """{number: (gunicorn master pid, port)}, the latest start of each."""
         ports = json.loads(self.state("replicas.json").read_text())
         return {int(number): (self.pid(f"replica-{number}"), port) for number, port in ports.items()}
+
+    def managed(self):
+        """Whether the supervisord its pid file names runs (a killed one's file names a dead process)."""
+        try:
+            return process_state(self.pid("supervisord")) not in (None, "Z")
+        except (OSError, ValueError):
+            return False
 
     def serving(self):
         try:
