@@ -15,7 +15,7 @@ REPLICAS ?= 3
 DATA ?= var/cluster
 CLUSTER_WORKERS ?= 2
 
-.PHONY: run cluster reload reload-cluster test test-fast lint lock check bench load wrk nginx browser clean messages
+.PHONY: run cluster reload reload-cluster systemd-analyze test test-fast lint lock check bench load wrk nginx browser clean messages
 
 # nginx takes the readers' connections (slow ones included) in front of gunicorn, both kept
 # running by supervisord (deploy/run.py, deploy/supervisord.conf).
@@ -39,7 +39,7 @@ reload: $(VENV)/.run-installed
 reload-cluster: $(VENV)/.run-installed
 	$(BIN)/python deploy/run.py reload --data $(DATA)
 
-test: lint browser nginx wrk $(AXE)
+test: lint browser nginx wrk systemd-analyze $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The in-process lane (pyproject.toml's markers): under a minute, no server, nginx or browser.
@@ -87,6 +87,11 @@ nginx:
 
 wrk:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null)
+
+# Checks deploy/bulletins.service (tests/test_deploy.py); where systemd cannot be installed, that test says so and skips.
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq systemd >/dev/null) \
+		|| echo "systemd-analyze could not be installed: the systemd unit's test will skip"
 
 $(VENV)/.run-installed: requirements.lock
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)

@@ -5,10 +5,12 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -16,8 +18,10 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from deploy import run
+
 from .slow_clients import SlowClients, readers
-from .support import CONTENT, Front
+from .support import CONTENT, ROOT, Front
 
 CQ = "/articles/chongqing-yutong-shouhu/"
 QUERIES = ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%", "養老服務")
@@ -435,3 +439,22 @@ def test_with_every_replica_down_pages_come_from_the_front_and_searches_ask_to_r
 def refused(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_systemd_unit_is_valid_and_starts_what_make_cluster_starts(tmp_path):
+    """deploy/bulletins.service, its paths made this checkout's: systemd-analyze finds nothing
+    to say, and its commands are deploy/run.py's own (its parser takes them)."""
+    unit = (ROOT / "deploy" / "bulletins.service").read_text().replace("/srv/bulletins", str(ROOT))
+    commands = dict(re.findall(r"^(ExecStart|ExecReload)=\S+ deploy/run\.py (.+)$", unit, re.MULTILINE))
+    for name, arguments in commands.items():
+        sys_argv, sys.argv = sys.argv, ["run.py", *shlex.split(arguments)]
+        try:
+            assert run.arguments().command == {"ExecStart": "start", "ExecReload": "reload"}[name]
+        finally:
+            sys.argv = sys_argv
+    assert set(commands) == {"ExecStart", "ExecReload"}
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (make test installs it on Debian)")
+    (tmp_path / "bulletins.service").write_text(unit)
+    checked = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "bulletins.service")], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "bulletins.service" not in checked.stderr, checked.stderr
