@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import re
+import tempfile
 import threading
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -66,16 +67,6 @@ def file_stat(entry):
     return f"{stat.st_size}:{stat.st_mtime_ns}:{content.PARSER_VERSION}"
 
 
-def parse_file(path_and_name):
-    """A Bulletin, or the ContentError that refuses the file: returned, so a pool can map it.
-
-    Given the file's path, not its bytes: a pool's map takes all its arguments at once, and a
-    load of the whole archive must not hold the archive.
-    """
-    path, name = path_and_name
-    return refusal(path, name) or parsing.parse_path(path, name, settings.BULLETINS_MAX_BLOCKS)
-
-
 def printable(name):
     """A file name as the log and the database can hold it, whatever bytes the file system gave."""
     return os.fsencode(name).decode("utf-8", "replace")
@@ -108,25 +99,25 @@ def refuse_file(path, name):
         raise content.ContentError(name, 1, f"{size:,} bytes: over the limit of {limit:,} (BULLETINS_MAX_FILE_BYTES)")
 
 
-def segmented_file(path_and_name):
-    """(Bulletin, each section's section_fields()) of a file, or its ContentError: the second
-    read of a load, which alone pays for segmenting the text, over the pool too."""
-    result = parse_file(path_and_name)
-    if isinstance(result, content.ContentError):
-        return result
-    return result, tuple(section_fields(section.title, section.paragraphs) for section in result.sections)
+def segmented(claim):
+    """(Bulletin, each section's section_fields()) of a claimed file, from its spool: segmenting
+    the text is the costly part of writing, so it runs over the pool too."""
+    bulletin = parsing.spooled_bulletin(claim)
+    return bulletin, tuple(section_fields(section.title, section.paragraphs) for section in bulletin.sections)
 
 
-def claim_files(entries):
+def claim_files(entries, spool):
     """Claims and errors of the files `entries` (os.DirEntry), each parsed within
-    BULLETINS_PARSE_SECONDS (parsing.py; 0: in this process, without a limit)."""
+    BULLETINS_PARSE_SECONDS (parsing.py; 0: in this process, without a limit) and kept in the
+    folder `spool` until it is written (None: a check, which writes nothing)."""
     claims, errors, jobs = [], [], []
-    for entry in entries:
+    for number, entry in enumerate(entries):
         error = refusal(entry.path, entry.name)
         if error:
             errors.append(error)
         else:
-            jobs.append((entry.path, entry.name, settings.BULLETINS_MAX_BLOCKS))
+            spooled = spool and os.path.join(spool, f"{number}.pickle")
+            jobs.append((entry.path, entry.name, settings.BULLETINS_MAX_BLOCKS, spooled))
     seconds = settings.BULLETINS_PARSE_SECONDS
     if seconds:
         results = parsing.bounded(parsing.claim, jobs, seconds, settings.BULLETINS_LOAD_PROCESSES)
@@ -136,10 +127,6 @@ def claim_files(entries):
         (errors if isinstance(result, content.ContentError) else claims).append(result)
         progress.step("parsed", done, len(jobs))
     return claims, errors
-
-
-class ContentMoved(Exception):
-    """A file's bytes changed between the two reads of one load."""
 
 
 @contextmanager
@@ -193,7 +180,7 @@ def decide_slugs(claims, published, staying):
 
 def check_content(directory):
     """Every problem of the files in `directory`, without touching the database."""
-    claims, errors = claim_files(content_files(directory))
+    claims, errors = claim_files(content_files(directory), spool=None)
     _, duplicates = claim_slugs(claims, {})
     return sorted(errors + duplicates, key=lambda e: (e.path, e.line))
 
@@ -214,23 +201,12 @@ def content_directory(directory=None):
     return directory
 
 
-def load_content(directory=None, attempts=3):
-    """Bring the database in line with `directory`; return what was done.
-
-    A file edited during a load (its bytes differ between the load's two reads) rolls the load
-    back; it starts again, up to `attempts` times.
-    """
+def load_content(directory=None):
+    """Bring the database in line with `directory`; return what was done."""
     try:
-        directory = content_directory(directory)
-        for attempt in range(1, attempts + 1):
-            try:
-                report = load_once(directory)
-            except ContentMoved as moved:
-                logger.warning("content load %d of %d rolled back: %s changed during it", attempt, attempts, moved)
-            else:
-                record_outcome(f"ok: {report}", [str(error) for error in report.refused])
-                return report
-        raise ContentMoved(f"{directory} kept changing through {attempts} loads; nothing was changed")
+        report = load_once(content_directory(directory))
+        record_outcome(f"ok: {report}", [str(error) for error in report.refused])
+        return report
     except Exception as error:
         record_outcome(f"failed, nothing was changed: {error}"[:400])
         raise
@@ -252,8 +228,9 @@ def load_once(directory):
     """One load, in one transaction, holding in memory a Claim per changed file and one batch.
 
     The slugs are decided from every changed file's Claim before anything is written, then the
-    files are parsed again and written SAVE_BATCH at a time, and indexed in a new version of the
-    search index that the same transaction publishes; if it fails, that version is removed.
+    bulletins parsed for the claims are written SAVE_BATCH at a time, and indexed in a new
+    version of the search index that the same transaction publishes; if it fails, that version
+    is removed.
     """
     report, builds = LoadReport(), []
     try:
@@ -294,7 +271,8 @@ def load_into(directory, report, stack, builds):
     removed = unpublish_removed(published, files, report)
     changed, stats = changed_files(files, published, report)
     pool = stack.enter_context(worker_pool(len(changed)))
-    claims, report.refused = claim_files(changed)
+    spool = stack.enter_context(spool_folder())
+    claims, report.refused = claim_files(changed, spool)
     claims, duplicates = decide_slugs(claims, published, {*report.unchanged, *(error.path for error in report.refused)})
     report.refused += duplicates
     free_rewritten_slugs(claims, published)
@@ -307,7 +285,7 @@ def load_into(directory, report, stack, builds):
     if rebuild or claims:
         build = index.Build(previous, fresh=rebuild)
         builds.append(build)
-    write_claimed(directory, claims, published, stats, pool, report, None if rebuild else build)
+    write_claimed(claims, published, stats, pool, report, None if rebuild else build)
     if rebuild:
         total = Article.objects.count()
         articles = Article.objects.order_by("pk").prefetch_related("sections").iterator(chunk_size=SAVE_BATCH)
@@ -319,6 +297,14 @@ def load_into(directory, report, stack, builds):
     if build is not None or state is None or state.rendering != pages.rendering():
         report.rendered = pages.refresh_pages()
         update_state(build.name if build is not None else previous)
+
+
+def spool_folder():
+    """A folder for a load's parsed files, beside the search index (in the data folder), not in
+    /tmp, which may be memory: they wait there so that memory holds one batch of them."""
+    parent = Path(settings.BULLETINS_INDEX_DIR).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix="load-", dir=parent)
 
 
 def unpublish_removed(published, files, report):
@@ -347,7 +333,7 @@ def changed_files(files, published, report):
                 report.unchanged.append(entry.name)
                 continue
         except OSError:
-            pass  # parse_file refuses it, naming why
+            pass  # claim_files refuses it, naming why
         changed.append(entry)
     return changed, stats
 
@@ -360,16 +346,13 @@ def free_rewritten_slugs(claims, published):
             Article.objects.filter(pk=article_id).update(slug=f"~{article_id}")
 
 
-def write_claimed(directory, claims, published, stats, pool, report, build):
-    """Parse and segment the claimed files again, SAVE_BATCH at a time, and write them; each
-    batch's documents go to `build` where the index is updated in place (None: built afresh)."""
+def write_claimed(claims, published, stats, pool, report, build):
+    """Segment the claimed bulletins, SAVE_BATCH at a time, and write them; each batch's
+    documents go to `build` where the index is updated in place (None: built afresh)."""
     for start in range(0, len(claims), SAVE_BATCH):
         batch = claims[start : start + SAVE_BATCH]
-        segmented = list(pool(segmented_file, [(directory / claim.path, claim.path) for claim in batch]))
-        for claim, result in zip(batch, segmented, strict=True):
-            if isinstance(result, content.ContentError) or result[0].digest != claim.digest:
-                raise ContentMoved(claim.path)
-        bulletins, search_fields = [b for b, _ in segmented], [s for _, s in segmented]
+        written = list(pool(segmented, batch))
+        bulletins, search_fields = [b for b, _ in written], [s for _, s in written]
         saved = save_bulletins(bulletins, {b.path: published[b.path].id for b in bulletins if b.path in published}, stats, search_fields)
         if build is not None:
             for article, sections in saved:

@@ -14,6 +14,7 @@ not Django's settings: what the parse needs comes as arguments.
 import ctypes
 import multiprocessing
 import os
+import pickle
 import signal
 from concurrent.futures import TimeoutError
 from dataclasses import dataclass
@@ -37,20 +38,34 @@ def parse_path(path, name, max_blocks):
 
 @dataclass(frozen=True)
 class Claim:
-    """What deciding a bulletin's slug needs of it: all a load keeps of every changed file."""
+    """What deciding a bulletin's slug needs of it: all a load keeps in memory of every changed
+    file. The parsed bulletin waits in `spooled`, a file of the load's own, to be written."""
 
     path: str
     slug: str
     slug_line: int
     digest: str
+    spooled: str
 
 
-def claim(path, name, max_blocks):
-    """The Claim of a file that parses, or its ContentError."""
+def claim(path, name, max_blocks, spooled):
+    """The Claim of a file that parses, its Bulletin pickled to `spooled`; or its ContentError.
+
+    The one parse of the file in its load: what is written is what was claimed, even if the
+    file is edited meanwhile (the next load publishes the edit), and a load of ten thousand
+    files holds ten thousand Claims, not ten thousand bulletins."""
     result = parse_path(path, name, max_blocks)
     if isinstance(result, content.ContentError):
         return result
-    return Claim(result.path, result.slug, result.slug_line, result.digest)
+    if spooled is not None:  # None: a check, which writes nothing
+        with open(spooled, "wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return Claim(result.path, result.slug, result.slug_line, result.digest, spooled)
+
+
+def spooled_bulletin(claim):
+    with open(claim.spooled, "rb") as handle:
+        return pickle.load(handle)
 
 
 def bounded(function, jobs, seconds, processes):
