@@ -69,14 +69,14 @@ check: $(VENV)/.run-installed
 # clients by front, and nginx with 1-3 replicas; each prints a table.
 BULLETINS ?= 10000
 bench: $(VENV)/.test-installed wrk nginx
-	$(BIN)/python bench/loading.py --bulletins $(BULLETINS)
-	$(BIN)/python bench/serving.py --bulletins $(BULLETINS)
-	$(BIN)/python bench/search_latency.py --bulletins $(BULLETINS)
-	$(BIN)/python bench/slow_clients.py
-	$(BIN)/python bench/cluster.py
+	$(BIN)/python -m bench.loading --bulletins $(BULLETINS)
+	$(BIN)/python -m bench.serving --bulletins $(BULLETINS)
+	$(BIN)/python -m bench.search_latency --bulletins $(BULLETINS)
+	$(BIN)/python -m bench.slow_clients
+	$(BIN)/python -m bench.cluster
 
 load: $(VENV)/.test-installed wrk
-	$(BIN)/python bench/load_test.py
+	$(BIN)/python -m bench.load_test
 
 # Debian's nginx, and its brotli module, for make run, make cluster and their tests.
 nginx:
@@ -93,9 +93,12 @@ systemd-analyze:
 	@command -v systemd-analyze >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq systemd >/dev/null) \
 		|| echo "systemd-analyze could not be installed: the systemd unit's test will skip"
 
-$(VENV)/.run-installed: requirements.lock
+# The pinned packages, then the project itself (editable, without dependencies), so that
+# deploy/, bench/ and the tests import it from anywhere without touching sys.path.
+$(VENV)/.run-installed: requirements.lock pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 # requirements-test.lock pins the site's own packages as requirements.lock does, and the test tools.

@@ -1,7 +1,7 @@
 """A synthetic archive of bulletins for the benchmarks, made from the seed bulletins themselves.
 
-    .venv/bin/python bench/archive.py DIR                  # 10,000 bulletins
-    .venv/bin/python bench/archive.py DIR --bulletins 1000
+    .venv/bin/python -m bench.archive DIR                  # 10,000 bulletins
+    .venv/bin/python -m bench.archive DIR --bulletins 1000
 
 Bulletin n follows the layout of one of the three published bulletins, block by block: the
 same bold lead-ins, each paragraph refilled with as many sentences as it had, drawn from all

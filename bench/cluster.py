@@ -2,8 +2,8 @@
 nginx serving the same page's bytes as a static file, for gzip, brotli and identity clients,
 all in one run (interleaved rounds, so that machine noise hits each alike).
 
-    .venv/bin/python bench/cluster.py
-    .venv/bin/python bench/cluster.py --duration 3 --rounds 2
+    .venv/bin/python -m bench.cluster
+    .venv/bin/python -m bench.cluster --duration 3 --rounds 2
 
 `make run` is the command itself, with its front cache and without it
 (BULLETINS_FRONT_CACHE_SECONDS=0, every page answered by Python); the clusters are
@@ -19,15 +19,13 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import requests_per_second
+from bulletins.testing.processes import Front, free_port
 
-from bench.common import requests_per_second  # noqa: E402
-from tests.support import Front, free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGE = "/articles/chongqing-yutong-shouhu/"
 STATIC_NGINX = """

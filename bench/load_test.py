@@ -1,7 +1,7 @@
 """A bounded load test of the real server on loopback: gunicorn under wrk.
 
-    .venv/bin/python bench/load_test.py                 # 64 connections, 30 s each kind
-    .venv/bin/python bench/load_test.py --duration 10
+    .venv/bin/python -m bench.load_test                 # 64 connections, 30 s each kind
+    .venv/bin/python -m bench.load_test --duration 10
 
 Serves the real content/ with gunicorn (as `make run` does) from a fresh database, then runs
 wrk (Debian's package) against pages, searches and a static file in turn. Reports requests
@@ -21,11 +21,10 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import parse, save
+from bulletins.testing.processes import Server  # (the same real server the tests start)
 
-from bench.common import parse, save  # noqa: E402
-from tests.support import Server  # noqa: E402  (the same real server the tests start)
+ROOT = Path(__file__).resolve().parent.parent
 
 LUA = """
 local paths = {}

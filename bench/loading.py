@@ -1,7 +1,7 @@
 """Loading an archive (database, stored pages, search index), against the floor of parsing its files alone.
 
-    .venv/bin/python bench/loading.py                      # 10,000 bulletins
-    .venv/bin/python bench/loading.py --bulletins 1000
+    .venv/bin/python -m bench.loading                      # 10,000 bulletins
+    .venv/bin/python -m bench.loading --bulletins 1000
 
 Writes a synthetic archive (bench/archive.py) and, in one fresh process with a fresh database:
 the full load from nothing with the real loader, then parsing every file once more with
@@ -20,11 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.archive import file_name, write_archive
+from bench.common import save
 
-from bench.archive import file_name, write_archive  # noqa: E402
-from bench.common import save  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def child(step):
@@ -64,7 +63,7 @@ def child(step):
 
 def run_child(step, env):
     out = subprocess.run(
-        [sys.executable, __file__, "--child", step], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.loading", "--child", step], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 

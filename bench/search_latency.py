@@ -1,7 +1,7 @@
 """Search latency on a synthetic archive, as a ratio to the article page's latency.
 
-    .venv/bin/python bench/search_latency.py                  # 10,000 bulletins
-    .venv/bin/python bench/search_latency.py --bulletins 1000 10000
+    .venv/bin/python -m bench.search_latency                  # 10,000 bulletins
+    .venv/bin/python -m bench.search_latency --bulletins 1000 10000
 
 For each size: writes an archive (bench/archive.py), loads it with the real loader into a
 fresh SQLite database and tantivy index, then, in one process and one minute, times search
@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.archive import write_archive
+from bench.common import save
 
-from bench.archive import write_archive  # noqa: E402
-from bench.common import save  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = [
     "儿童主任",
@@ -155,5 +154,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -1,7 +1,7 @@
 """Serving at archive scale: the real gunicorn under wrk, each figure against its floor.
 
-    .venv/bin/python bench/serving.py                        # 10,000 bulletins
-    .venv/bin/python bench/serving.py --bulletins 1000 --duration 3
+    .venv/bin/python -m bench.serving                        # 10,000 bulletins
+    .venv/bin/python -m bench.serving --bulletins 1000 --duration 3
 
 For the three published bulletins and for a synthetic archive (bench/archive.py), in turn:
 - throughput of one article page against the same bytes served as a static file by whitenoise
@@ -29,13 +29,12 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.archive import write_archive
+from bench.common import add_run_arguments, parse
+from bench.load_test import LUA, worker_rss
+from bulletins.testing.processes import Server, free_port, site_env
 
-from bench.archive import write_archive  # noqa: E402
-from bench.common import add_run_arguments, parse  # noqa: E402
-from bench.load_test import LUA, worker_rss  # noqa: E402
-from tests.support import Server, free_port, site_env  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = ["儿童主任", "重庆学校安全", "養老服務", "未保", "2.6亿元", "社会救助", "民政 会议", "低保标准", "工作"]
 # LUA, with a parameter of its own on every request: no answer kept for one URL serves another.

@@ -1,7 +1,7 @@
 """What `make run` does with slow clients, for each way it could serve: the comparison behind its choice.
 
-    .venv/bin/python bench/slow_clients.py                   # 300 slow clients for 30 s each
-    .venv/bin/python bench/slow_clients.py --clients 300 --hold 10 --duration 3
+    .venv/bin/python -m bench.slow_clients                   # 300 slow clients for 30 s each
+    .venv/bin/python -m bench.slow_clients --clients 300 --hold 10 --duration 3
 
 For each front, on the real content/ from a fresh database, with as many workers as `make run`:
 - a reader's article page, one request after another with nothing else going on (usual latency);
@@ -26,12 +26,11 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import add_run_arguments, requests_per_second
+from bulletins.testing.processes import Front, Server
+from bulletins.testing.slow_clients import SlowClients, readers, usual_latency
 
-from bench.common import add_run_arguments, requests_per_second  # noqa: E402
-from tests.slow_clients import SlowClients, readers, usual_latency  # noqa: E402
-from tests.support import Front, Server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FRONTS = {
     "gunicorn sync": lambda tmp, content, workers: Server(tmp, content, workers=workers),

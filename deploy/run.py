@@ -36,9 +36,9 @@ import time
 import xmlrpc.client
 from pathlib import Path
 
+from bulletins import conf  # settings declared once; no Django needed
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bulletins import conf  # noqa: E402  (settings declared once; no Django needed)
 
 DEPLOY = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -12,7 +12,9 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from .support import CONTENT, ROOT, Server
+from bulletins.testing.processes import Server
+
+from .support import CONTENT, ROOT
 
 playwright = pytest.importorskip("playwright.sync_api")
 

@@ -18,10 +18,11 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from bulletins.testing.processes import Front
+from bulletins.testing.slow_clients import SlowClients, readers
 from deploy import run
 
-from .slow_clients import SlowClients, readers
-from .support import CONTENT, ROOT, Front
+from .support import CONTENT, ROOT
 
 CQ = "/articles/chongqing-yutong-shouhu/"
 QUERIES = ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%", "養老服務")

@@ -14,9 +14,10 @@ from datetime import datetime
 
 import pytest
 
+from bulletins.testing.processes import Front, process_state
 from deploy.run import process_group
 
-from .support import CONTENT, Front, process_state
+from .support import CONTENT
 
 RECOVERY = 10  # seconds: the bound for the site to answer again
 

@@ -20,8 +20,9 @@ from bulletins.loader import check_content, load_content
 from bulletins.models import Article, ContentState, Section
 from bulletins.search import index
 from bulletins.search.query import parse, places_query
+from bulletins.testing.processes import children, process_state, site_env
 
-from .support import CONTENT, FIXTURES, ROOT, children, process_state, run_python, site_env
+from .support import CONTENT, FIXTURES, ROOT, run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -367,7 +368,7 @@ def test_workers_starting_at_once_on_a_fresh_database_load_once(tmp_path):
 
 
 def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
-    from .support import free_port
+    from bulletins.testing.processes import free_port
 
     port = free_port()
     env = site_env(tmp_path, DJANGO_DEBUG=1)

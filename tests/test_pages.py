@@ -9,8 +9,9 @@ import pytest
 from bulletins.loader import load_content
 from bulletins.models import Article, Page
 from bulletins.pages import highlighted, render_article
+from bulletins.testing.processes import site_env
 
-from .support import CONTENT, run_python, site_env
+from .support import CONTENT, run_python
 
 CQ = "chongqing-yutong-shouhu"
 JIANGSU_FILE = "01-jiangsu-social-assistance-2023.md"

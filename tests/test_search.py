@@ -754,7 +754,9 @@ def test_searches_during_loads_answer_from_one_version(tmp_path):
     import subprocess
     import sys
 
-    from .support import CONTENT, ROOT, site_env
+    from bulletins.testing.processes import site_env
+
+    from .support import CONTENT, ROOT
 
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)

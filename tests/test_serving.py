@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from bulletins.loader import load_content
 from bulletins.middleware import CONTENT_SECURITY_POLICY
 from bulletins.models import ContentState
+from bulletins.testing.processes import Server, children, site_env
 
-from .support import CONTENT, FIXTURES, ROOT, Server, children, site_env
+from .support import CONTENT, FIXTURES, ROOT
 
 CQ = "/articles/chongqing-yutong-shouhu/"
 JS = "/articles/jiangsu-social-assistance-2023/"
