@@ -280,19 +280,16 @@ def supervisord_config(layout, ports, nginx, port, workers):
 
 
 def first_loads(layout):
-    """content/ into each replica's database before supervisord starts them: a replica then
-    listens within seconds, so that supervisord's start window and the health check hold."""
-    loads = []
+    """content/ into each replica's database, one after another (a load of a large archive
+    takes a core and hundreds of MB), before supervisord starts them: a replica then listens
+    within seconds, so that supervisord's start window and the health check hold."""
     for number in layout.replicas:
         env = {**os.environ, **layout.replica_env(number)}
         if layout.replica_data(number) is not None:
             layout.replica_data(number).mkdir(parents=True, exist_ok=True)
             env.pop("BULLETINS_INDEX_DIR", None)  # beside this replica's database
-        command = [sys.executable, str(ROOT / "manage.py"), "loadbulletins"]
-        loads.append((number, subprocess.Popen(command, cwd=ROOT, env=env)))
-    failed = [number for number, load in loads if load.wait() != 0]
-    if failed:
-        sys.exit(f"run: loading content/ failed for replica(s) {failed} (see above); nothing started")
+        if subprocess.run([sys.executable, str(ROOT / "manage.py"), "loadbulletins"], cwd=ROOT, env=env).returncode != 0:
+            sys.exit(f"run: loading content/ into replica {number} failed (see above); nothing started")
 
 
 def start(args):

@@ -44,7 +44,7 @@ def fetch(port, path, host, encoding="gzip"):
 
 def urls_of(front):
     """Every URL of the sitemaps and the feeds, the API and a set of searches."""
-    found = {"/", "/sitemap.xml", "/feeds/atom/", "/feeds/rss/", "/api/articles/", "/robots.txt"}
+    found = {"/", "/sitemap.xml", "/feeds/atom/", "/feeds/rss/", "/api/articles/", "/robots.txt", "/search/", "/nowhere/"}
     index = urllib.request.urlopen(front.url + "/sitemap.xml").read().decode()
     for sitemap in re.findall(r"<loc>([^<]+)</loc>", index):
         found.add(urlsplit(sitemap).path)
@@ -66,7 +66,8 @@ def content(tmp_path):
 
 def test_replicas_built_at_different_times_answer_the_same_bytes_and_validators(tmp_path, content):
     """Two replicas load the same content one after the other, each into its own data folder; a
-    load balancer passes them the public Host: every answer must be the same, compressed or not."""
+    load balancer passes them the public Host: every answer must be the same (status, validators,
+    bytes), compressed or not, a 404 too."""
     front = Front(tmp_path, content, replicas=2)
     try:
         first_port, second_port = front.replicas()[1][1], front.replicas()[2][1]
@@ -78,7 +79,7 @@ def test_replicas_built_at_different_times_answer_the_same_bytes_and_validators(
             for encoding in ("gzip", "identity"):
                 a, b = fetch(first_port, url, host, encoding), fetch(second_port, url, host, encoding)
                 assert a == b, url
-                assert a[0] == 200, url
+                assert a[0] == (404 if url == "/nowhere/" else 200), url
         assert (front.data / "replica-1" / "bulletins.sqlite3").exists() and (front.data / "replica-2" / "bulletins.sqlite3").exists()
     finally:
         front.stop()

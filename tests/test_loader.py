@@ -20,7 +20,7 @@ from bulletins.loader import check_content, load_content
 from bulletins.models import Article, ContentState, Section
 from bulletins.search import index
 from bulletins.search.query import parse, places_query
-from bulletins.testing.processes import children, process_state, site_env
+from bulletins.testing.processes import Server, children, process_state, site_env
 
 from .support import CONTENT, FIXTURES, ROOT, run_python
 
@@ -354,17 +354,27 @@ def test_starting_the_site_loads_content_with_no_manual_step(tmp_path):
     assert result.stdout.splitlines()[-1] == "3 13"
 
 
-def test_workers_starting_at_once_on_a_fresh_database_load_once(tmp_path):
-    env = site_env(tmp_path)
+def test_processes_starting_at_once_on_a_fresh_database_load_once(tmp_path, content_dir):
+    """Four processes of the site and a gunicorn of four workers start together on a fresh
+    database: one of them loads content/ (under the lock), and every other finds it loaded."""
+    env = site_env(tmp_path, BULLETINS_CONTENT_DIR=content_dir)
     processes = [
         subprocess.Popen([sys.executable, "-c", COUNT], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
-    outputs = [process.communicate(timeout=120) for process in processes]
+    server = Server(tmp_path, content_dir, workers=4)
+    try:
+        outputs = [process.communicate(timeout=120) for process in processes]
+        # The gunicorn's master, if it loaded, loaded before it forked; then a worker checks.
+        server.wait_until(lambda: server.output().count("content load:") >= 1, "a worker to check content/")
+        assert server.get("/healthz")[0] == 200
+        logs = [*(out + err for out, err in outputs), server.output()]
+    finally:
+        server.stop()
     assert [process.returncode for process in processes] == [0] * 4, [err for _, err in outputs]
     assert [out.splitlines()[-1] for out, _ in outputs] == ["3 13"] * 4
-    loads = sum(err.count("content load: loaded 3") + out.count("content load: loaded 3") for out, err in outputs)
-    assert loads == 1
+    assert sum(log.count("content load: loaded 3") for log in logs) == 1, logs
+    assert all("Traceback" not in log for log in logs)
 
 
 def test_runserver_serves_the_content_with_no_manual_step(tmp_path):
@@ -629,34 +639,29 @@ def test_loadbulletins_works_on_a_fresh_clone_before_collectstatic(tmp_path):
     assert "loaded 3" in result.stdout
 
 
-def test_a_database_that_cannot_be_read_is_set_aside_and_rebuilt(tmp_path):
-    env = site_env(tmp_path)
-    command = [sys.executable, "manage.py", "loadbulletins"]
-    assert subprocess.run(command, env=env, cwd=ROOT, capture_output=True).returncode == 0
-    database = tmp_path / "var" / "site.sqlite3"
+def garbled_header(database):
     with open(database, "r+b") as handle:
-        handle.write(b"not a database, whatever it was" * 4)  # a damaged header
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "cannot be read" in result.stdout and "moved aside" in result.stdout and "loaded 3" in result.stdout
-    assert [p.name for p in (tmp_path / "var").glob("site.sqlite3.broken-*")]
-    count = "import django; django.setup(); from bulletins.models import Article; print(Article.objects.count())"
-    assert run_python(count, env).stdout.strip() == "3"
+        handle.write(b"not a database, whatever it was" * 4)
 
 
-def test_a_database_whose_tables_no_migration_records_is_set_aside_and_rebuilt(tmp_path):
-    # What a write-ahead log removed under the running site can leave: tables, but not the rows
-    # that record their migrations, so that migrate() fails on "table already exists".
-    env = site_env(tmp_path)
-    command = [sys.executable, "manage.py", "loadbulletins"]
-    assert subprocess.run(command, env=env, cwd=ROOT, capture_output=True).returncode == 0
-    database = tmp_path / "var" / "site.sqlite3"
+def unrecorded_migrations(database):
+    """What a write-ahead log removed under the running site can leave: tables, but not the rows
+    that record their migrations, so that migrate() fails on "table already exists"."""
     with sqlite3.connect(database) as connection:
         connection.execute("DELETE FROM django_migrations WHERE app = 'bulletins' AND name != '0001_initial'")
         connection.execute("DROP TABLE bulletins_page")
+
+
+@pytest.mark.parametrize("damage, said", [(garbled_header, "cannot be read"), (unrecorded_migrations, "cannot be migrated")])
+def test_a_damaged_database_is_set_aside_and_rebuilt_by_the_next_load(tmp_path, damage, said):
+    env = site_env(tmp_path)
+    command = [sys.executable, "manage.py", "loadbulletins"]
+    assert subprocess.run(command, env=env, cwd=ROOT, capture_output=True).returncode == 0
+    damage(tmp_path / "var" / "site.sqlite3")
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "cannot be migrated" in result.stdout and "moved aside" in result.stdout and "loaded 3" in result.stdout
+    assert said in result.stdout and "moved aside" in result.stdout and "loaded 3" in result.stdout
+    assert [p.name for p in (tmp_path / "var").glob("site.sqlite3.broken-*")]
     count = "import django; django.setup(); from bulletins.models import Page; print(Page.objects.count())"
     assert run_python(count, env).stdout.strip() == "3"
 

@@ -9,9 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from urllib.parse import quote
 
 import pytest
 from django.utils.http import http_date
@@ -316,48 +314,6 @@ def server_content(tmp_path):
     return directory
 
 
-def test_four_workers_on_an_empty_database_load_once(tmp_path, server_content):
-    server = Server(tmp_path, server_content, workers=4)
-    try:
-        # The master loads before it forks; then a worker checks, and finds nothing to do.
-        server.wait_until(lambda: server.output().count("content load:") >= 2, "a worker to check content/")
-        log = server.output()
-        assert re.findall(r"content load: loaded (\d+), unchanged (\d+)", log) == [("3", "0")] + [("0", "3")] * (
-            log.count("content load:") - 1
-        )
-        assert "Traceback" not in log and " ERROR " not in log
-        _status, body, _ = server.get("/healthz")
-        assert '"articles": 3' in body
-    finally:
-        server.stop()
-
-
-def test_graceful_reload_serves_new_text_without_a_failed_request(tmp_path, server_content):
-    server = Server(tmp_path, server_content, workers=2)
-    statuses, stop = [], threading.Event()
-
-    def read_continuously():
-        while not stop.is_set():
-            for path in (JS, "/search/?q=%E5%84%BF%E7%AB%A5", "/"):
-                statuses.append(server.get(path)[0])
-
-    reader = threading.Thread(target=read_continuously)
-    reader.start()
-    try:
-        time.sleep(0.5)
-        path = server_content / "01-jiangsu-social-assistance-2023.md"
-        path.write_text(path.read_text(encoding="utf-8").replace("出席会议并讲话", "出席会议并作重要讲话"), encoding="utf-8")
-        server.reload()
-        server.wait_until(lambda: "并作重要讲话" in server.get(JS)[1], "the new text")
-        time.sleep(1)
-    finally:
-        stop.set()
-        reader.join()
-        server.stop()
-    assert len(statuses) > 20
-    assert set(statuses) == {200}, [s for s in statuses if s != 200]
-
-
 @pytest.mark.parametrize("case", ["broken-yaml", "missing-title", "empty-body", "unknown-key", "invalid-utf8", "duplicate-slug"])
 def test_broken_file_through_a_reload_keeps_serving_the_last_good_version(tmp_path, server_content, case):
     server = Server(tmp_path, server_content, workers=1)
@@ -527,55 +483,3 @@ def test_a_damaged_search_index_answers_503_then_heals_without_a_reload(tmp_path
         assert "SIGBUS" not in server.output()
     finally:
         server.stop()
-
-
-REPLICA = """
-import hashlib, json, sys
-import django
-django.setup()
-from django.test import Client
-from bulletins.startup import migrate_and_load
-migrate_and_load()
-client = Client(HTTP_HOST="localhost")
-answers = {}
-for url in json.loads(sys.argv[1]):
-    for encoding in ("", "gzip"):
-        response = client.get(url, HTTP_ACCEPT_ENCODING=encoding)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        answers[f"{url} {encoding}"] = [response.status_code, response.get("ETag"), response.get("Last-Modified"),
-                                        hashlib.sha256(body).hexdigest()]
-print(json.dumps(answers))
-"""
-
-
-def test_servers_built_from_the_same_content_at_different_times_answer_alike(tmp_path):
-    """Replicas behind one load balancer: same content, code and settings, same bytes and validators."""
-    import json
-
-    slugs = ["jiangsu-social-assistance-2023", "chongqing-yutong-shouhu", "shenzhen-civil-affairs-2023"]
-    urls = [
-        "/",
-        "/robots.txt",
-        "/sitemap.xml",
-        "/sitemap-home.xml",
-        "/sitemap-articles.xml",
-        "/feeds/atom/",
-        "/feeds/rss/",
-        "/api/articles/",
-        "/search/",
-        "/nowhere/",
-    ]
-    urls += [f"/articles/{slug}/" for slug in slugs] + [f"/api/articles/{slug}/" for slug in slugs]
-    for query in ("儿童主任", "深圳给孤儿的钱每月多少", "社会救助", "皮磊", "80%"):
-        urls += [f"/search/?q={quote(query)}", f"/api/search?q={quote(query)}", f"/articles/{slugs[1]}/?hl={quote(query)}"]
-    answers = []
-    for name in ("first", "second"):
-        content = tmp_path / name / "content"
-        shutil.copytree(CONTENT, content)  # another copy, other modification times: only the bytes are the same
-        env = site_env(tmp_path / name, BULLETINS_CONTENT_DIR=content)
-        result = subprocess.run([sys.executable, "-c", REPLICA, json.dumps(urls)], env=env, cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        answers.append(json.loads(result.stdout.strip().splitlines()[-1]))
-        time.sleep(1.1)  # the second is built in another second: no time of a load may show
-    assert answers[0] == answers[1]
-    assert {status for status, *_ in answers[0].values()} == {200, 404}

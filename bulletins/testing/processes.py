@@ -105,16 +105,11 @@ def process_state(pid):
 
 
 def children(pid):
-    """The process ids whose parent is `pid`, from /proc."""
+    """The process ids whose parent is `pid` (a child of any of its threads), from /proc."""
     found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = open(f"/proc/{entry}/stat").read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in listing.read_text().split()]
     return found
 
 
