@@ -174,23 +174,25 @@ def parse_query(raw):
     return parse(raw, index.Stats(searcher) if searcher else None), searcher
 
 
-def begin(raw):
-    """(parsed query, empty Results, searcher or None when there is nothing to search); where
-    no text holds some of the query's words, the Results suggest a correction."""
+def begin(raw, region):
+    """(parsed query, its ranked tantivy query, empty Results, searcher or None when there is
+    nothing to search); where no text holds some of the query's words, the Results suggest a
+    correction."""
     query, searcher = parse_query(raw)
     results = Results(query)
     if searcher is not None and query.absent:
         results.suggestion = suggest.suggestion(query, index.Stats(searcher), to_simplified()(query.text))
-    return query, results, searcher if query else None
+    searcher = searcher if query else None
+    return query, places_query(query, region) if searcher is not None else None, results, searcher
 
 
 @one_version
 def search(raw, region=None, limit=10, offset=0):
     """One page of results: `limit` bulletins from the `offset`-th, each with its best places."""
-    query, results, searcher = begin(raw)
+    query, ranked_query, results, searcher = begin(raw, region)
     if searcher is None:
         return results
-    ranked_query, wanted = places_query(query, region), offset + limit
+    wanted = offset + limit
 
     def needed(hits):  # the first hit of the last bulletin of the page
         seen = {}
@@ -229,10 +231,10 @@ def search(raw, region=None, limit=10, offset=0):
 @one_version
 def places(raw, region=None, limit=10, offset=0):
     """Places best first, for the API: paragraphs, and bulletins matched by their fields alone."""
-    query, results, searcher = begin(raw)
+    query, ranked_query, results, searcher = begin(raw, region)
     if searcher is None:
         return results
-    ranked_query, wanted = places_query(query, region), offset + limit
+    wanted = offset + limit
     with_paragraphs = {}  # {article id: whether its paragraphs match}: a bulletin is a place of its own only when none does
 
     def kept(hits):
