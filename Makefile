@@ -56,6 +56,7 @@ lock: $(VENV)/.run-installed
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes --quiet -o requirements-test.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 --generate-hashes --quiet -o requirements-bench.lock
 
 # The traditional edition's catalogue, compiled after editing its .po (the .mo is committed).
 messages:
@@ -68,14 +69,14 @@ check: $(VENV)/.run-installed
 # The README's figures: at 10,000 synthetic bulletins (BULLETINS=1000 for a quick run), slow
 # clients by front, and nginx with 1-3 replicas; each prints a table.
 BULLETINS ?= 10000
-bench: $(VENV)/.test-installed wrk nginx
+bench: $(VENV)/.bench-installed wrk nginx
 	$(BIN)/python -m bench.loading --bulletins $(BULLETINS)
 	$(BIN)/python -m bench.serving --bulletins $(BULLETINS)
 	$(BIN)/python -m bench.search_latency --bulletins $(BULLETINS)
 	$(BIN)/python -m bench.slow_clients
 	$(BIN)/python -m bench.cluster
 
-load: $(VENV)/.test-installed wrk
+load: $(VENV)/.bench-installed wrk
 	$(BIN)/python -m bench.load_test
 
 # Debian's nginx, and its brotli module, for make run, make cluster and their tests.
@@ -104,6 +105,11 @@ $(VENV)/.run-installed: requirements.lock pyproject.toml
 # requirements-test.lock pins the site's own packages as requirements.lock does, and the test tools.
 $(VENV)/.test-installed: requirements.lock requirements-test.lock $(VENV)/.run-installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.lock
+	touch $@
+
+# The test tools and matplotlib, which draws the benchmarks' figures (bench/plots.py).
+$(VENV)/.bench-installed: requirements-bench.lock $(VENV)/.test-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.lock
 	touch $@
 
 # Debian's Chromium and a CJK font for the browser tests (Playwright's own download does not work here).

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench import plots
 from bench.common import requests_per_second
 from bulletins.testing.processes import Front, free_port
 
@@ -149,6 +150,7 @@ def report(rates, targets, args):
         for encoding in ENCODINGS if name != STATIC else ():
             ratios = [a / b for a, b in zip(rates[name, encoding], rates[STATIC, encoding], strict=True)]
             print(f"{name}, {encoding}: rounds ÷ static " + ", ".join(f"{r:.2f}" for r in ratios))
+    plots.front_against_static(rates, targets, STATIC, ENCODINGS)
 
 
 if __name__ == "__main__":

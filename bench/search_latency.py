@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import plots
 from bench.archive import write_archive
 from bench.common import save
 
@@ -110,9 +111,8 @@ def run(bulletins, rounds, keep=None):
         start = time.perf_counter()
         subprocess.run([sys.executable, "manage.py", "loadbulletins"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         load_seconds = time.perf_counter() - start  # a kept archive loads nothing: only the digest check
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", str(rounds)], cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True
-        ).stdout
+        measuring = [sys.executable, "-m", "bench.search_latency", "--measure", str(rounds)]
+        out = subprocess.run(measuring, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
         db_mb = (tmp / "bench.sqlite3").stat().st_size / 2**20
         db_mb += sum(p.stat().st_size for p in (tmp / "bench.index").rglob("*") if p.is_file()) / 2**20
@@ -151,6 +151,8 @@ def main():
             flush=True,
         )
     save("search_latency", results)
+    if len(results) > 1:
+        plots.latency_by_archive(results)
 
 
 if __name__ == "__main__":

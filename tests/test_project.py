@@ -51,8 +51,9 @@ def test_the_site_imports_only_distributions_that_it_declares():
 
 
 def test_the_tests_and_benchmarks_import_only_declared_distributions():
-    requirements = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]
-    assert undeclared(imported_modules("tests", "bench"), requirements) == set()
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert undeclared(imported_modules("tests"), PYPROJECT["project"]["dependencies"] + extras["test"]) == set()
+    assert undeclared(imported_modules("bench"), PYPROJECT["project"]["dependencies"] + extras["test"] + extras["bench"]) == set()
 
 
 def test_a_distribution_left_undeclared_is_found():
@@ -121,7 +122,14 @@ def pins(lock):
     return {m[1].lower().replace("_", "-"): m[2] for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.M)}
 
 
-@pytest.mark.parametrize("lock, groups", [("requirements.lock", ["dependencies"]), ("requirements-test.lock", ["dependencies", "test"])])
+@pytest.mark.parametrize(
+    "lock, groups",
+    [
+        ("requirements.lock", ["dependencies"]),
+        ("requirements-test.lock", ["dependencies", "test"]),
+        ("requirements-bench.lock", ["dependencies", "test", "bench"]),
+    ],
+)
 def test_each_lock_pins_every_declared_distribution_within_its_range(lock, groups):
     project = PYPROJECT["project"]
     requirements = [r for g in groups for r in (project[g] if g == "dependencies" else project["optional-dependencies"][g])]
