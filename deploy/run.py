@@ -58,7 +58,7 @@ class Layout:
 
     def __init__(self, data, replicas):
         self.data = data
-        self.base = (data or Path(os.environ.get("BULLETINS_DATA_DIR", ROOT / "var"))).resolve()
+        self.base = Path(data or conf.read()["BULLETINS_DATA_DIR"]).resolve()
         self.state = self.base / "supervisor"  # supervisord's configuration, socket and pid files
         self.nginx = self.base / "nginx"
         self.logs = self.base / "logs"
@@ -74,6 +74,15 @@ class Layout:
         if folder is not None:
             env.update(BULLETINS_DATA_DIR=str(folder), BULLETINS_DB_PATH=str(folder / "bulletins.sqlite3"))
         return env
+
+    @property
+    def socket(self):
+        """supervisord's control socket: in the supervisor folder, or in /tmp where that path is
+        past the 107 bytes a unix socket's path may have."""
+        path = self.state / "supervisord.sock"
+        if len(os.fsencode(path)) <= 100:
+            return path
+        return Path(tempfile.gettempdir()) / f"bulletins-{hashlib.sha256(bytes(path)).hexdigest()[:16]}.sock"
 
     def ports(self):
         """{replica number: its port}, as the running configuration has them."""
@@ -248,6 +257,7 @@ def quoted(value):
 def supervisord_config(layout, ports, nginx, port, workers):
     common = {
         "@STATE@": quoted(layout.state),
+        "@SOCKET@": quoted(layout.socket),
         "@LOGS@": quoted(layout.logs),
         "@ROOT@": quoted(ROOT),
         "@PYTHON@": quoted(sys.executable),
@@ -346,7 +356,7 @@ def supervisor(layout):
     """supervisord's XML-RPC interface, on its unix socket."""
     from supervisor.xmlrpc import SupervisorTransport
 
-    transport = SupervisorTransport(None, None, serverurl=f"unix://{layout.state / 'supervisord.sock'}")
+    transport = SupervisorTransport(None, None, serverurl=f"unix://{layout.socket}")
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
 

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -460,3 +461,11 @@ def test_the_systemd_unit_is_valid_and_starts_what_make_cluster_starts(tmp_path)
     (tmp_path / "bulletins.service").write_text(unit)
     checked = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "bulletins.service")], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0 and "bulletins.service" not in checked.stderr, checked.stderr
+
+
+def test_a_data_folder_of_any_depth_gets_a_control_socket_supervisord_can_bind():
+    """A unix socket's path holds 107 bytes: past that, supervisord could not start."""
+    deep, other = Path("/srv") / ("d" * 150), Path("/srv") / ("e" * 150)
+    assert len(os.fsencode(run.Layout(deep, 1).socket)) <= 107
+    assert run.Layout(deep, 1).socket == run.Layout(deep, 2).socket != run.Layout(other, 1).socket
+    assert run.Layout(Path("/srv/var"), 1).socket == Path("/srv/var/supervisor/supervisord.sock")
