@@ -215,7 +215,8 @@ def load_content(directory=None):
 def record_outcome(outcome, refused=None):
     """Note how the last load ended, for /healthz: outside the load's transaction, which a
     failure rolls back. Where nothing is published yet, there is nowhere to note it."""
-    fields = {"last_load": f"{timezone.now().isoformat(timespec='seconds')} {outcome}"}
+    # To the microsecond: a rolling reload tells a new load from the one before by this line.
+    fields = {"last_load": f"{timezone.now().isoformat(timespec='microseconds')} {outcome}"}
     if refused is not None:
         fields["refused"] = refused
     try:

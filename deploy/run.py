@@ -366,6 +366,10 @@ def reload(args, timeout=120):
     too), before the next: the others answer meanwhile."""
     layout = Layout(args.data, 0)
     rpc = supervisor(layout)
+    try:
+        rpc.getState()
+    except OSError:
+        sys.exit(f"run: nothing runs from {layout.base} (no supervisord answers on {layout.socket}): make run starts it")
     for number, port in layout.ports().items():
         name = f"replica-{number}"
         before, started = health(port), rpc.getProcessInfo(name)["start"]
