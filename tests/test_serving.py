@@ -167,6 +167,10 @@ def publish():
     load_content()
     connections.close_all()
 
+# The load's closing checkpoint waits for this reader's old snapshot, held by the join below,
+# for the whole busy timeout (30 s): this thread's connection gives up after 1 s instead.
+connections["default"].settings_dict["OPTIONS"]["timeout"] = 1
+
 loaded = []
 def load_after_the_version_is_read(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
