@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 from contextlib import ExitStack, contextmanager
@@ -302,10 +303,25 @@ def load_into(directory, report, stack, builds):
 
 def spool_folder():
     """A folder for a load's parsed files, beside the search index (in the data folder), not in
-    /tmp, which may be memory: they wait there so that memory holds one batch of them."""
+    /tmp, which may be memory: they wait there so that memory holds one batch of them. The
+    folders of loads whose process is gone (killed mid-load) are removed first."""
     parent = Path(settings.BULLETINS_INDEX_DIR).parent
     parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(prefix="load-", dir=parent)
+    for folder in parent.glob("load-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"load-{os.getpid()}-", dir=parent)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's, or not a pid: not ours to remove
+    return True
 
 
 def unpublish_removed(published, files, report):

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -352,6 +353,21 @@ def test_starting_the_site_loads_content_with_no_manual_step(tmp_path):
     result = run_python(COUNT, site_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "3 13"
+
+
+def test_a_load_removes_the_spool_of_a_load_that_was_killed_and_keeps_a_live_ones(content_dir, settings):
+    parent = Path(settings.BULLETINS_INDEX_DIR).parent
+    dead, live = parent / "load-4194305-x", parent / f"load-{os.getpid()}-y"  # past Linux's highest pid; this process
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "0.pickle").write_bytes(b"parsed")
+    try:
+        (content_dir / JIANGSU).write_text((content_dir / JIANGSU).read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
+        assert load_content(content_dir).loaded == [JIANGSU]
+        assert not dead.exists() and live.exists()
+        assert not [folder for folder in parent.glob(f"load-{os.getpid()}-*") if folder != live]  # its own, removed after
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
 
 
 def test_processes_starting_at_once_on_a_fresh_database_load_once(tmp_path, content_dir):
