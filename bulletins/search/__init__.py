@@ -6,6 +6,7 @@ disk) and `marks` (marking and quoting). This module answers a search: matching 
 in the index, then the paragraphs read from the database and quoted.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -186,12 +187,25 @@ def begin(raw, region):
     return query, places_query(query, region) if searcher is not None else None, results, searcher
 
 
-@one_version
-def search(raw, region=None, limit=10, offset=0):
+def over_one_version(function):
+    """A search of the reader's words `raw`, on one snapshot of the database (models.one_version):
+    the empty Results where there is nothing to search, else function(query, its ranked query,
+    the Results to fill, the searcher, region, limit, offset)."""
+
+    @one_version
+    @functools.wraps(function)
+    def search_of(raw, region=None, limit=10, offset=0):
+        query, ranked_query, results, searcher = begin(raw, region)
+        if searcher is None:
+            return results
+        return function(query, ranked_query, results, searcher, region, limit, offset)
+
+    return search_of
+
+
+@over_one_version
+def search(query, ranked_query, results, searcher, region, limit, offset):
     """One page of results: `limit` bulletins from the `offset`-th, each with its best places."""
-    query, ranked_query, results, searcher = begin(raw, region)
-    if searcher is None:
-        return results
     wanted = offset + limit
 
     def needed(hits):  # the first hit of the last bulletin of the page
@@ -228,12 +242,9 @@ def search(raw, region=None, limit=10, offset=0):
     return results
 
 
-@one_version
-def places(raw, region=None, limit=10, offset=0):
+@over_one_version
+def places(query, ranked_query, results, searcher, region, limit, offset):
     """Places best first, for the API: paragraphs, and bulletins matched by their fields alone."""
-    query, ranked_query, results, searcher = begin(raw, region)
-    if searcher is None:
-        return results
     wanted = offset + limit
     with_paragraphs = {}  # {article id: whether its paragraphs match}: a bulletin is a place of its own only when none does
 
