@@ -67,12 +67,13 @@ check: $(VENV)/.run-installed
 	$(BIN)/python manage.py loadbulletins --check
 
 # The README's figures: at 10,000 synthetic bulletins (BULLETINS=1000 for a quick run), slow
-# clients by front, and nginx with 1-3 replicas; each prints a table.
+# clients by front, and nginx with 1-3 replicas; each prints a table (search latency and the
+# cluster also draw SVG plots in bench/figures/).
 BULLETINS ?= 10000
 bench: $(VENV)/.bench-installed wrk nginx
 	$(BIN)/python -m bench.loading --bulletins $(BULLETINS)
 	$(BIN)/python -m bench.serving --bulletins $(BULLETINS)
-	$(BIN)/python -m bench.search_latency --bulletins $(BULLETINS)
+	$(BIN)/python -m bench.search_latency --bulletins 3 1000 $(BULLETINS)
 	$(BIN)/python -m bench.slow_clients
 	$(BIN)/python -m bench.cluster
 
@@ -126,4 +127,4 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) staticfiles var test-artifacts tests/browser/node_modules
+	rm -rf $(VENV) staticfiles var test-artifacts tests/browser/node_modules bulletins.egg-info
