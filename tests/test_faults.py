@@ -77,6 +77,7 @@ def test_a_replica_killed_or_hung_is_started_again(tmp_path, content):
         took = seconds_until_answered(front, time.monotonic(), replaced="replica-1")
         assert took < RECOVERY, took
 
+        time.sleep(2)  # past supervisord's start window (startsecs): a replica that runs, then hangs
         os.killpg(front.pid("replica-1"), signal.SIGSTOP)
         took = seconds_until_answered(front, time.monotonic(), replaced="replica-1")
         assert took < RECOVERY, took
